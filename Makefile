@@ -1,0 +1,42 @@
+# Pearl: `make run` sets up and serves; `make test` sets up and runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+HTMX := static/vendor/htmx.min.js
+
+.PHONY: setup run test bench lint clean
+
+setup: $(VENV)/.installed $(HTMX)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/htmx.org/dist/htmx.min.js: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+$(HTMX): node_modules/htmx.org/dist/htmx.min.js
+	mkdir -p static/vendor
+	cp $< $@
+
+run: setup
+	$(FLASK) init-db
+	$(FLASK) load-demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python benchmarks/bench_import.py
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache

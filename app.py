@@ -1,0 +1,60 @@
+"""Pearl's application factory: configuration, extensions, blueprints and CLI, wiring only."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from playhouse.flask_utils import FlaskDB
+
+import commands
+import models
+from views import articles, errors, library, render
+
+# Settings read from the environment when set (DATABASE_URL=… flask --app app run);
+# the `config` dict given to create_app overrides them.
+ENV_KEYS = (
+    "DATABASE_URL", "SECRET_KEY", "NCBI_API_KEY", "NCBI_EMAIL", "EUTILS_BASE_URL",
+    "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_SENDER",
+)  # fmt: skip
+
+csrf = CSRFProtect()
+
+
+def create_app(config=None):
+    """Build a Pearl app; `config` (a dict) overrides the environment and the defaults."""
+    config = config or {}
+    # Tests give each app its own instance folder, so nothing is written into the checkout.
+    app = Flask(__name__, instance_path=config.get("INSTANCE_PATH"))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'pearl.db'}",
+        ARTICLES_PER_PAGE=20,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # a page left open over lunch must still save its note
+    )
+    app.config.update({key: os.environ[key] for key in ENV_KEYS if key in os.environ})
+    app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+
+    database = models.open_database(app.config["DATABASE_URL"])
+    FlaskDB(app, database)  # opens a connection per request, closes it after
+    csrf.init_app(app)
+    render.init_app(app)
+    errors.init_app(app)
+    for blueprint in (articles.bp, library.bp):
+        app.register_blueprint(blueprint)
+    commands.init_app(app)
+    return app
+
+
+def _instance_secret(instance_path):
+    """A random key kept in the instance folder, so sessions survive restarts without one
+    being configured, and no secret ever sits in the repository."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,300 @@
+"""Import benchmark: how fast Pearl reads and imports PubMed XML, against bare lxml and
+pubmed_parser, and whether its memory stays flat as the file grows.
+
+    .venv/bin/python benchmarks/bench_import.py                  # 100k records (~2-4 min)
+    .venv/bin/python benchmarks/bench_import.py --records 20000  # quick check
+
+The synthetic corpus is made once from the real demo file (PMIDs renumbered) and cached in
+benchmarks/.cache/; every SQLite file the run makes is deleted before it ends.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SOURCE = ROOT.parent / "shared" / "data" / "medline16n0902.xml.gz"
+CACHE = Path(__file__).resolve().parent / ".cache"
+CORPUS_VERSION = 1  # bump when the generator changes, so stale cached files are not reused
+PMID_STEP = 100_000_000  # copy k of a record gets PMID + k * PMID_STEP: real PMIDs are < 1e8
+HEADER = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<!DOCTYPE MedlineCitationSet PUBLIC "-//NLM//DTD Medline Citation, 1st January, 2016//EN"'
+    b' "https://www.nlm.nih.gov/databases/dtd/nlmmedlinecitationset_160101.dtd">\n'
+    b"<MedlineCitationSet>\n"
+)
+FOOTER = b"</MedlineCitationSet>\n"
+MARKER = "9999999999999"
+
+
+# --- the synthetic corpus ---
+
+
+def templates(source):
+    """Each MedlineCitation of the source, serialised once, split around its own PMID:
+    [(pmid, before, after)]. The DeleteCitation at the end is not a MedlineCitation: dropped."""
+    found = []
+    with gzip.open(source, "rb") as stream:
+        for _, elem in etree.iterparse(stream, tag="MedlineCitation", resolve_entities=False):
+            pmid_elem = elem.find("PMID")
+            pmid = int(pmid_elem.text)
+            assert pmid < PMID_STEP
+            pmid_elem.text = MARKER
+            before, after = etree.tostring(elem, encoding="UTF-8", with_tail=False).split(
+                MARKER.encode(), 1
+            )
+            found.append((pmid, before, after + b"\n"))
+            elem.clear(keep_tail=True)
+            while elem.getprevious() is not None:
+                del elem.getparent()[0]
+    pmids = [pmid for pmid, _, _ in found]
+    assert len(set(pmids)) == len(pmids), "the source repeats a PMID: copies would collide"
+    return found
+
+
+def corpus(records, source=SOURCE, cache=CACHE):
+    """A gzipped MedlineCitationSet of `records` records, made (streaming) if not cached."""
+    path = cache / f"medline_synth_v{CORPUS_VERSION}_{records}.xml.gz"
+    if path.exists():
+        return path
+    cache.mkdir(parents=True, exist_ok=True)
+    parts = templates(source)
+    started = time.perf_counter()
+    partial = path.with_suffix(".partial")
+    with gzip.open(partial, "wb", compresslevel=6) as out:
+        out.write(HEADER)
+        for n in range(records):
+            copy, index = divmod(n, len(parts))
+            pmid, before, after = parts[index]
+            out.write(before + str(pmid + copy * PMID_STEP).encode() + after)
+        out.write(FOOTER)
+    partial.rename(path)  # only a complete file is ever found in the cache
+    print(f"made {path.name} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return path
+
+
+# --- the measurements ---
+
+
+def timed(function, *args):
+    started = time.perf_counter()
+    count = function(*args)
+    return count, time.perf_counter() - started
+
+
+def bare_iterparse(path):
+    """(a) lxml alone: the floor any reader of this file stands on."""
+    count = 0
+    with gzip.open(path, "rb") as stream:
+        for _, elem in etree.iterparse(stream, tag="MedlineCitation"):
+            count += 1
+            elem.clear()
+    return count
+
+
+def pubmed_parser_parse(path):
+    """(b) pubmed_parser's per-article parser. Its parse_medline_xml matches only
+    <PubmedArticle>, so each MedlineCitation is moved into a PubmedArticle of its own (moving
+    it out of the iterparse tree also frees it, as clear() would)."""
+    from pubmed_parser.medline_parser import parse_article_info  # noqa: PLC0415 - optional
+
+    count = 0
+    with gzip.open(path, "rb") as stream:
+        for _, elem in etree.iterparse(stream, tag="MedlineCitation"):
+            wrapper = etree.Element("PubmedArticle")
+            wrapper.append(elem)
+            parse_article_info(
+                wrapper, year_info_only=True, nlm_category=False, author_list=False,
+                reference_list=False,
+            )  # fmt: skip
+            count += 1
+    return count
+
+
+def parse_medline_xml_count(path):
+    """What pubmed_parser's own file-level entry point yields on a MedlineCitationSet file."""
+    from pubmed_parser import parse_medline_xml  # noqa: PLC0415 - optional
+
+    return sum(1 for _ in parse_medline_xml(str(path)))
+
+
+def pearl_parse(path):
+    """(c) Pearl's reader alone: records are built and dropped."""
+    import pubmed  # noqa: PLC0415 - after sys.path is set
+
+    return sum(1 for item in pubmed.read(path) if not isinstance(item, pubmed.Deletion))
+
+
+def memory_kb():
+    """(current RSS, peak RSS) of this process in kB, from /proc. Not getrusage's ru_maxrss:
+    on Linux that survives fork and exec, so a child would report its parent's peak."""
+    fields = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            fields[name] = value
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def child_import(path, database, trace):
+    """Run in a fresh process: Pearl's full import into a new SQLite file; prints JSON."""
+    import importer  # noqa: PLC0415
+    import models  # noqa: PLC0415
+
+    models.open_database("sqlite:///" + str(database))
+    models.migrate()
+    before = memory_kb()[0]
+    if trace:
+        import tracemalloc  # noqa: PLC0415
+
+        tracemalloc.start()
+    started = time.perf_counter()
+    summary = importer.import_file(path)
+    seconds = time.perf_counter() - started
+    traced = tracemalloc.get_traced_memory()[1] if trace else None
+    peak = memory_kb()[1]
+    stored = models.article_count()
+    indexed = models.db.execute_sql("SELECT count(*) FROM article_search").fetchone()[0]
+    models.db.close()
+    result = {
+        "records": summary.added + summary.updated + summary.skipped,
+        "added": summary.added, "stored": stored, "indexed": indexed, "seconds": seconds,
+        "rss_before_kb": before, "rss_peak_kb": peak, "tracemalloc_peak": traced,
+    }  # fmt: skip
+    print(json.dumps(result))
+
+
+def full_import(path, trace=False):
+    """(d)+(e) Pearl's full import in a fresh child process, into a fresh SQLite file that is
+    deleted afterwards (with its -wal and -shm files): time and peak RSS of that child."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE, prefix="db-") as folder:
+        database = Path(folder) / "pearl.sqlite3"
+        command = [sys.executable, __file__, "--child-import", str(path), str(database)]
+        if trace:
+            command.append("--tracemalloc")
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+        if done.returncode:
+            sys.exit(f"the import child failed:\n{done.stderr}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["stored"] == result["indexed"] == result["added"], result
+    return result
+
+
+def warm(path):
+    """Read the file once so every measurement finds it in the page cache."""
+    with open(path, "rb") as stream:
+        while stream.read(1 << 22):
+            pass
+
+
+# --- the report ---
+
+
+def megabytes(kb):
+    return f"{kb / 1024:,.1f} MB"
+
+
+def run(records, small, trace):
+    if small >= records:
+        small = max(records // 10, 1)
+    big_path, small_path = corpus(records), corpus(small)
+    for path in (big_path, small_path):
+        warm(path)
+    rows = []
+
+    count, seconds = timed(bare_iterparse, big_path)
+    rows.append(("(a) bare lxml iterparse + clear()", count, seconds))
+    count, seconds = timed(pubmed_parser_parse, big_path)
+    rows.append(("(b) pubmed_parser parse_article_info", count, seconds))
+    count, seconds = timed(pearl_parse, big_path)
+    rows.append(("(c) Pearl parse (pubmed.read)", count, seconds))
+    big = full_import(big_path, trace)
+    rows.append(("(d) Pearl full import (parse+store+index)", big["records"], big["seconds"]))
+    small_run = full_import(small_path, trace)
+    zero = parse_medline_xml_count(SOURCE)
+
+    for _, count, _ in rows:
+        assert count == records, f"a measurement saw {count} records, not {records}"
+    bare_rate = rows[0][1] / rows[0][2]
+    rate = {label[:3]: count / seconds for label, count, seconds in rows}
+
+    size = big_path.stat().st_size
+    print(f"Pearl import benchmark: {records:,} records ({big_path.name}, {size / 1e6:,.0f} MB)")
+    print(f"python {sys.version.split()[0]}, lxml {etree.__version__}, {os.cpu_count()} CPUs\n")
+    width = max(len(label) for label, _, _ in rows)
+    print(f"{'measurement':<{width}}  {'records':>9}  {'seconds':>8}  {'records/s':>10}  {'× bare':>7}")
+    for label, count, seconds in rows:
+        speed = count / seconds
+        print(
+            f"{label:<{width}}  {count:>9,}  {seconds:>8.2f}  {speed:>10,.0f}  "
+            f"{speed / bare_rate:>6.2f}×"
+        )
+    print(
+        f"\n* pubmed_parser.parse_medline_xml({SOURCE.name}) yields {zero} records: it matches "
+        "only <PubmedArticle>, never <MedlineCitation> (run on the 604-record source file: on "
+        "a MedlineCitationSet it clears nothing, so on the big file it would hold the whole "
+        "tree)."
+    )
+
+    print("\npeak memory of Pearl's full import (max RSS of a fresh child process):")
+    for run_result in (small_run, big):
+        line = (
+            f"  {run_result['records']:>9,} records: {megabytes(run_result['rss_peak_kb']):>10} "
+            f"(before the import: {megabytes(run_result['rss_before_kb'])}; "
+            f"{run_result['records'] / run_result['seconds']:,.0f} records/s)"
+        )
+        if run_result["tracemalloc_peak"] is not None:
+            line += f"; tracemalloc peak {run_result['tracemalloc_peak'] / 2**20:,.1f} MB"
+        print(line)
+    ratio = big["rss_peak_kb"] / small_run["rss_peak_kb"]
+    print(f"  ratio {records:,}/{small:,}: {ratio:.2f}")
+
+    targets = [
+        (
+            "Pearl's full import >= 0.5x bare iterparse",
+            rate["(d)"] >= 0.5 * bare_rate,
+            f"{rate['(d)'] / bare_rate:.2f}x",
+        ),
+        (
+            "Pearl's full import faster than pubmed_parser's parse alone",
+            rate["(d)"] > rate["(b)"],
+            f"{rate['(d)'] / rate['(b)']:.2f}x pubmed_parser",
+        ),
+        (f"peak RSS at {records:,} <= 1.2x peak at {small:,}", ratio <= 1.2, f"{ratio:.2f}x"),
+    ]
+    print("\ntargets:")
+    for text, passed, value in targets:
+        print(f"  {'PASS' if passed else 'MISS'}  {text:<62} ({value})")
+    return all(passed for _, passed, _ in targets)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000, help="big corpus (100000)")
+    parser.add_argument("--small", type=int, default=10_000, help="small corpus (10000)")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="also report tracemalloc peaks (slower)"
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--child-import", nargs=2, metavar=("XML", "DB"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_import:
+        child_import(Path(args.child_import[0]), Path(args.child_import[1]), args.tracemalloc)
+        return 0
+    passed = run(args.records, args.small, args.tracemalloc)
+    return 1 if args.strict and not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

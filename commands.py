@@ -1,0 +1,75 @@
+"""Pearl's command line (`flask --app app …`): create the database, import files, fetch
+from PubMed, load the demo papers."""
+
+from pathlib import Path
+
+import click
+
+import importer
+import models
+import pubmed
+
+DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
+
+
+def init_app(app):
+    for command in (init_db, import_files, load_demo):
+        app.cli.add_command(command)
+
+
+@click.command("init-db")
+def init_db():
+    """Create the database, or bring it up to date."""
+    ran = models.migrate()
+    click.echo(f"Database ready ({len(ran)} migrations applied).")
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def import_files(files):
+    """Import PubMed XML (.xml, .xml.gz), MEDLINE text (.nbib, .txt) or RIS files.
+
+    Re-importing a record updates it; <DeleteCitation> removes records. A malformed file
+    stops with its name and line: batches before the error stay, the failing one does not.
+    """
+    models.migrate()
+    failed = []
+    total = importer.Summary()
+    for name in files:
+        summary = importer.Summary()
+        try:
+            _import_with_progress(name, summary)
+        except pubmed.MalformedFile as error:
+            failed.append(name)
+            click.secho(f"Error: {error}", fg="red", err=True)
+            click.echo(f"{name}: stopped; {summary} before the error.", err=True)
+        else:
+            click.echo(f"{name}: {summary}")
+        total.merge(summary)
+    if len(files) > 1:
+        click.echo(f"Total: {total}")
+    if failed:
+        raise SystemExit(1)
+
+
+def _import_with_progress(name, summary):
+    reader = pubmed.FileReader(name)
+    with click.progressbar(length=reader.size, label=Path(name).name, file=None) as bar:
+
+        def advance(_count):
+            bar.update(reader.bytes_read - bar.pos)
+
+        importer.import_records(reader, summary, on_batch=advance)
+        bar.update(reader.size - bar.pos)
+
+
+@click.command("load-demo")
+def load_demo():
+    """Import the demo papers (604 real MEDLINE records) when the database has none."""
+    models.migrate()
+    if models.article_count():
+        click.echo("The database already has papers; the demo was not loaded again.")
+        return
+    summary = importer.Summary()
+    _import_with_progress(str(DEMO_FILE), summary)
+    click.echo(f"Demo papers: {summary}")

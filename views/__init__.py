@@ -1,0 +1,1 @@
+"""Pearl's HTTP endpoints, one Blueprint per area."""

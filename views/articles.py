@@ -1,0 +1,102 @@
+"""The paper pages: the list of recent papers, one paper, its plaintext, citations and
+downloads in RIS, BibTeX and MEDLINE formats."""
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, session
+
+import citations
+from models import Article
+from views import library
+from views.render import page
+
+bp = Blueprint("articles", __name__)
+
+DOWNLOADS = {
+    "ris": ("application/x-research-info-systems", citations.to_ris),
+    "bib": ("application/x-bibtex", citations.to_bibtex),
+    "nbib": ("application/x-nbib", citations.to_medline),
+}
+
+
+def get_article(pmid):
+    """The article with this PMID, or a real 404 page."""
+    article = Article.get_or_none(Article.pmid == pmid)
+    if article is None:
+        abort(404, description=f"There is no paper with PMID {pmid} in this Pearl.")
+    return article
+
+
+@bp.get("/")
+def index():
+    """The most recent papers, newest first, a page at a time."""
+    page_number = request.args.get("page", 1, type=int)
+    per_page = current_app.config["ARTICLES_PER_PAGE"]
+    query = Article.recent()
+    total = query.count()
+    last_page = max(1, -(-total // per_page))
+    if not 1 <= page_number <= last_page:
+        abort(404, description=f"There is no page {page_number} of papers.")
+    return page(
+        "articles/index.html",
+        "article_list",
+        articles=query.paginate(page_number, per_page),
+        page_number=page_number,
+        last_page=last_page,
+        total=total,
+    )
+
+
+@bp.get("/articles/<int:pmid>")
+def show(pmid):
+    """One paper as the seed page shows it: citation, abstract, actions, MeSH and keywords."""
+    article = get_article(pmid)
+    return page(
+        "articles/show.html",
+        "content",
+        article=article,
+        full_text_url=library.full_text_url(article, session.get("library")),
+        **_citation_context(article, citations.DEFAULT_STYLE),
+    )
+
+
+@bp.get("/articles/<int:pmid>.txt")
+def plaintext(pmid):
+    """The whole record as readable UTF-8 plain text."""
+    text = render_template("articles/record.txt", article=get_article(pmid))
+    return Response(text, mimetype="text/plain")
+
+
+@bp.get("/articles/<int:pmid>/cite")
+def cite(pmid):
+    """The citation in a CSL style: a page to select it from, or the citation panel for htmx."""
+    article = get_article(pmid)
+    style = request.args.get("style", "").strip() or citations.DEFAULT_STYLE
+    context = _citation_context(article, style)
+    status = 422 if context["style_error"] else 200
+    return page("articles/cite.html", "citation", status=status, article=article, **context)
+
+
+@bp.get("/articles/<int:pmid>.<any(ris, bib, nbib):kind>")
+def download(pmid, kind):
+    """The record as a file for a reference manager."""
+    mimetype, export = DOWNLOADS[kind]
+    return Response(
+        export(get_article(pmid)),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="pmid-{pmid}.{kind}"'},
+    )
+
+
+def _citation_context(article, style):
+    """The formatted citation in `style`, or the default one and an error for a bad name."""
+    try:
+        text = citations.format_citation(article, style)
+        error = None
+    except citations.UnknownStyle as unknown:
+        text = citations.format_citation(article, citations.DEFAULT_STYLE)
+        error = str(unknown)
+    return {
+        "citation": text,
+        "style": style,
+        "style_error": error,
+        "styles": citations.STYLES,
+    }

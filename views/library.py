@@ -1,0 +1,119 @@
+"""Institutional full text: the reader's EZproxy prefix or OpenURL resolver, set in an inline
+form and kept in the session (per user once accounts exist)."""
+
+from urllib.parse import quote, urlencode, urlsplit
+
+from flask import Blueprint, redirect, request, session, url_for
+
+from models import Article
+from views.render import page, wants_fragment
+
+bp = Blueprint("library", __name__)
+
+KINDS = {
+    "ezproxy": "EZproxy prefix",
+    "openurl": "OpenURL resolver",
+}
+EXAMPLES = {
+    "ezproxy": "https://ezproxy.example.edu/login?url=",
+    "openurl": "https://resolver.example.edu/openurl",
+}
+
+
+def full_text_url(article, setting):
+    """Where *Full text* goes: through the reader's library when one is set, else the DOI
+    or PubMed Central; None when there is nowhere to go."""
+    direct = article.full_text_url
+    if not setting:
+        return direct
+    if setting["kind"] == "openurl":
+        return openurl(setting["base"], article)
+    return setting["base"] + quote(direct, safe=":/") if direct else None
+
+
+def openurl(base, article):
+    """An OpenURL 1.0 (KEV) link to the resolver, carrying what identifies the article."""
+    params = [("url_ver", "Z39.88-2004"), ("rft_val_fmt", "info:ofi/fmt:kev:mtx:journal")]
+    if article.doi:
+        params.append(("rft_id", f"info:doi/{article.doi}"))
+    params.append(("rft_id", f"info:pmid/{article.pmid}"))
+    optional = {
+        "rft.issn": article.issn,
+        "rft.volume": article.volume,
+        "rft.issue": article.issue,
+        "rft.spage": article.first_page,
+        "rft.date": article.pub_year,
+        "rft.jtitle": article.journal_title,
+    }
+    params += [(key, value) for key, value in optional.items() if value]
+    separator = "&" if "?" in base else "?"
+    return base + separator + urlencode(params)
+
+
+def validate(kind, base):
+    """An error message for a setting that cannot work, else None."""
+    if kind not in KINDS:
+        return "Choose an EZproxy prefix or an OpenURL resolver."
+    if not base:
+        return f"Enter your library's {KINDS[kind]}, e.g. {EXAMPLES[kind]}"
+    parts = urlsplit(base)
+    if parts.scheme != "https" or not parts.netloc or " " in base:
+        return f"This must be an https:// address, e.g. {EXAMPLES[kind]}"
+    return None
+
+
+def _article_for(pmid_text):
+    return Article.get_or_none(Article.pmid == int(pmid_text)) if pmid_text.isdigit() else None
+
+
+def _safe_next(target):
+    """Only same-site paths are followed back after the form."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("articles.index")
+
+
+def _respond(article, form, status=200):
+    """Under a paper, htmx gets the paper's actions row (with the form open while `form`
+    is given); otherwise the form's own page."""
+    context = {"form": form, "kinds": KINDS, "examples": EXAMPLES, "article": article}
+    if wants_fragment() and article is not None:
+        setting = session.get("library")
+        url = full_text_url(article, setting)
+        return page("articles/show.html", "actions", status, full_text_url=url, **context)
+    return page("library/edit.html", "content", status, **context)
+
+
+@bp.get("/library")
+def edit():
+    """The form that sets the reader's institutional access (inline under a paper with htmx)."""
+    setting = session.get("library") or {"kind": "ezproxy", "base": ""}
+    form = {**setting, "error": None, "next": _safe_next(request.args.get("next"))}
+    return _respond(_article_for(request.args.get("pmid", "")), form)
+
+
+@bp.post("/library")
+def update():
+    """Save the institutional access setting, or show what is wrong next to the field (422)."""
+    kind = request.form.get("kind", "ezproxy")
+    base = request.form.get("base", "").strip()
+    next_url = _safe_next(request.form.get("next"))
+    article = _article_for(request.form.get("pmid", ""))
+    error = validate(kind, base)
+    if error:
+        form = {"kind": kind, "base": base, "error": error, "next": next_url}
+        return _respond(article, form, 422)
+    session["library"] = {"kind": kind, "base": base}
+    if wants_fragment() and article is not None:
+        return _respond(article, None)
+    return redirect(next_url, 303)
+
+
+@bp.post("/library/clear")
+def clear():
+    """Forget the institutional access setting."""
+    session.pop("library", None)
+    article = _article_for(request.form.get("pmid", ""))
+    if wants_fragment() and article is not None:
+        return _respond(article, None)
+    return redirect(_safe_next(request.form.get("next")), 303)
