@@ -290,9 +290,7 @@ class _SQLiteSearchIndex:
     def match(self, text, limit=50):
         """PMIDs best matching search-box text, best first. The MATCH runs alone (with its
         LIMIT) so joins and filters happen on its small result, never inside FTS."""
-        from playhouse.sqlite_ext import web_query  # noqa: PLC0415 - SQLite-only helper
-
-        query = web_query(text)
+        query = ArticleSearch.web_query(text)  # search-box text → a valid FTS5 query
         if not query:
             return []
         rows = (
