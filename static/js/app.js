@@ -1,4 +1,5 @@
-// Pearl's one hand-written script: htmx settings, Copy Citation, focus after swaps.
+// Pearl's one hand-written script: htmx settings and Copy Citation. Focus after a swap
+// comes from `autofocus` in the swapped-in HTML, which htmx honours.
 // Loaded with `defer` after htmx; every page works without it.
 "use strict";
 
@@ -43,14 +44,3 @@ async function copyCitation(event) {
 }
 
 document.addEventListener("click", copyCitation);
-
-// After an inline form is swapped in, put the cursor where the reader will type next.
-document.addEventListener("htmx:afterSwap", (event) => {
-  const target = event.detail.target;
-  const field = target.querySelector("[aria-invalid='true'], #library-base");
-  if (field) {
-    field.focus();
-  } else if (target.id === "actions" && event.detail.requestConfig.verb !== "get") {
-    document.getElementById("library-open")?.focus();
-  }
-});
