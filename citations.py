@@ -21,6 +21,8 @@ from citeproc.source.json import CiteProcJSON
 from lxml import etree
 from markupsafe import Markup
 
+from models import MONTHS, html_to_text
+
 STYLES = {
     "american-medical-association": "AMA",
     "vancouver-nlm": "NLM/Vancouver",
@@ -32,8 +34,7 @@ STYLE_ALIASES = {"vancouver-nlm": "nlm-citation-sequence"}
 
 STYLE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 CSL_NAMESPACE = {"cs": "http://purl.org/net/xbiblio/csl"}
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-TAG = re.compile(r"<[^>]*>")
+ASCII_SPACES = re.compile(r"[ \t\n\r\f\v]+")
 DOUBLED_PUNCTUATION = re.compile(r"([?!][”’\"']?)\.")
 PAGE_RANGE = re.compile(r"([A-Za-z]*)(\d+)-([A-Za-z]*)(\d+)")
 
@@ -56,9 +57,10 @@ class UnsupportedStyle(UnknownStyle):
 # --- shared helpers ---
 
 
-def plain_text(markup):
-    """Pearl's inline HTML (title, abstract section) as plain text."""
-    return html.unescape(TAG.sub("", markup or ""))
+def one_line(text):
+    """Text with its runs of spaces, tabs and newlines made single spaces. Other whitespace
+    (no-break and thin spaces, in affiliations and in styles' output) is text to keep."""
+    return ASCII_SPACES.sub(" ", text).strip(" ")
 
 
 def expand_pages(pages):
@@ -83,7 +85,7 @@ def _page_range(pages, dash):
 
 
 def _plain_title(article):
-    return " ".join(plain_text(article.title).split())
+    return one_line(html_to_text(article.title))
 
 
 def _title_text(article):
@@ -114,7 +116,7 @@ def _abstract_text(article):
     """The abstract as one plain paragraph, section labels inline ("BACKGROUND: …")."""
     sections = []
     for section in article.abstract or ():
-        text = " ".join(plain_text(section.get("text")).split())
+        text = one_line(html_to_text(section.get("text")))
         sections.append(f"{section['label']}: {text}" if section.get("label") else text)
     return " ".join(s for s in sections if s)
 
@@ -173,7 +175,12 @@ def _csl_issued(article):
 def available_styles():
     """Every CSL style name that can be asked for (bundled independent and dependent styles,
     plus the menu's aliases), sorted."""
-    return sorted(_independent_styles() | _dependent_styles() | set(STYLE_ALIASES))
+    return list(_all_style_names())
+
+
+@functools.cache
+def _all_style_names():
+    return tuple(sorted(_independent_styles() | _dependent_styles() | set(STYLE_ALIASES)))
 
 
 def _styles_folder():
@@ -257,23 +264,23 @@ def _copy_localized_date_delimiters(root):
             date.set("delimiter", localized.get("delimiter"))
 
 
-def _render(article, style, formatter):
+def _render(item, style, formatter):
     loaded = _load_style(_checked_style_name(style))
-    source = CiteProcJSON([to_csl_json(article)])
+    source = CiteProcJSON([item])
     with loaded.lock:
         bibliography = CitationStylesBibliography(loaded.style, source, formatter)
-        bibliography.register(Citation([CitationItem(str(article.pmid))]))
+        bibliography.register(Citation([CitationItem(item["id"])]))
         try:
             entry = str(bibliography.bibliography()[0])
         except Exception as error:  # citeproc-py's gaps surface as any kind of error
             raise UnsupportedStyle(style) from error
     # citeproc-py adds a style's period even after a title's own "?" or "!".
-    return DOUBLED_PUNCTUATION.sub(r"\1", " ".join(entry.split()))
+    return DOUBLED_PUNCTUATION.sub(r"\1", one_line(entry))
 
 
 def format_citation(article, style=DEFAULT_STYLE):
     """The article cited in a CSL style (a name from `available_styles()`), as plain text."""
-    return _render(article, style, plain_formatter)
+    return _render(to_csl_json(article), style, plain_formatter)
 
 
 class _SmallCaps(html_formatter.TagWrapper):
@@ -283,7 +290,7 @@ class _SmallCaps(html_formatter.TagWrapper):
 
 
 class _HtmlFormatter:
-    """citeproc-py's HTML output (text escaped; <i>, <b>, <sup>…) minus inline styles."""
+    """citeproc-py's HTML formatter (<i>, <b>, <sup>…), with no inline style attributes."""
 
     preformat = staticmethod(html_formatter.preformat)
     Italic = Oblique = html_formatter.Italic
@@ -295,11 +302,22 @@ class _HtmlFormatter:
     SmallCaps = _SmallCaps
 
 
+def _html_escaped(value):
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, list):
+        return [_html_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {key: _html_escaped(v) for key, v in value.items()}
+    return value
+
+
 def format_citation_html(article, style=DEFAULT_STYLE):
-    """The article cited in a CSL style as safe HTML (journal in <i> and the like). The title
-    is plain text: CSL items carry no markup."""
-    rendered = _render(article, style, _HtmlFormatter)
-    # citeproc escapes the record's text but not the style's own affixes and delimiters.
+    """The article cited in a CSL style as safe HTML (journal in <i> and the like), a Markup
+    that templates need not mark safe. The title is plain text: CSL items carry no markup."""
+    # citeproc-py's HTML output escapes the style's terms but not the item's values.
+    rendered = _render(_html_escaped(to_csl_json(article)), style, _HtmlFormatter)
+    # Nor the style's own affixes: a last pass leaves only inline tags and escaped text.
     cleaned = bleach.clean(
         rendered,
         tags={"i", "b", "u", "sup", "sub", "span"},
@@ -346,14 +364,11 @@ def to_ris(article):
         }
     )
     # RIS is one line per tag: a stray newline in a value would start a bogus tag.
-    reference = {k: _one_line(v) for k, v in reference.items()}
+    reference = {
+        key: [one_line(v) for v in value] if isinstance(value, list) else one_line(value)
+        for key, value in reference.items()
+    }
     return _RisWriter().formats([reference])
-
-
-def _one_line(value):
-    if isinstance(value, list):
-        return [" ".join(v.split()) for v in value]
-    return " ".join(value.split())
 
 
 def _ris_name(author):
@@ -419,7 +434,7 @@ def _latex_from_html(markup):
             out.append("}" if piece.startswith("</") else LATEX_COMMANDS[piece.strip("<>")])
         else:
             out.append(bibtex_escape(html.unescape(piece)))
-    return " ".join("".join(out).split())
+    return one_line("".join(out))
 
 
 def to_bibtex(article):
@@ -500,7 +515,7 @@ def _medline_lines(tag, value):
     """`TAG - value`, tag padded to four, wrapped at 80 columns with 6-space continuations.
     Hyphens never end a line: readers join continuation lines with a space."""
     return textwrap.wrap(
-        " ".join(str(value).split()),
+        one_line(str(value)),
         width=MEDLINE_WIDTH,
         initial_indent=f"{tag:<4}- ",
         subsequent_indent=" " * 6,
@@ -517,8 +532,7 @@ def _medline_fields(article):
         ("VI", article.volume),
         ("IP", article.issue),
         ("DP", _medline_date(article)),
-        ("TI", plain_text(article.title)),
-        ("TT", plain_text(article.vernacular_title)),
+        ("TI", html_to_text(article.title)),
         ("PG", article.pages),
         ("LID", f"{article.doi} [doi]" if article.doi else None),
         ("AB", _abstract_text(article)),
@@ -528,6 +542,7 @@ def _medline_fields(article):
         fields.extend(_medline_author(author))
     fields.append(("LA", article.language))
     fields.extend(("PT", kind) for kind in article.publication_types or ())
+    fields.append(("TT", html_to_text(article.vernacular_title)))
     if article.epub_date:
         fields.append(("DEP", article.epub_date.replace("-", "")))
     fields += [("TA", article.journal_abbrev), ("JT", article.journal_title)]
