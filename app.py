@@ -6,11 +6,10 @@ from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
-from playhouse.flask_utils import FlaskDB
 
 import commands
 import models
-from views import articles, errors, library, render
+from views import articles, auth, errors, library, render
 
 # Settings read from the environment when set (DATABASE_URL=… flask --app app run);
 # the `config` dict given to create_app overrides them.
@@ -40,14 +39,29 @@ def create_app(config=None):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
     database = models.open_database(app.config["DATABASE_URL"])
-    FlaskDB(app, database)  # opens a connection per request, closes it after
+    _connection_per_request(app, database)
     csrf.init_app(app)
     render.init_app(app)
+    auth.init_app(app)
     errors.init_app(app)
-    for blueprint in (articles.bp, library.bp):
+    for blueprint in (articles.bp, auth.bp, library.bp):
         app.register_blueprint(blueprint)
     commands.init_app(app)
     return app
+
+
+def _connection_per_request(app, database):
+    """Open a connection per request (peewee's are per thread) and close it after. The CLI
+    or a test may already hold this thread's connection: reuse it rather than fail."""
+
+    @app.before_request
+    def _connect():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(_error):
+        if not database.is_closed():
+            database.close()
 
 
 def _instance_secret(instance_path):

@@ -1,12 +1,14 @@
 """Pearl's command line (`flask --app app …`): create the database, import files, fetch
 from PubMed, load the demo papers."""
 
+import sys
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+import accounts
 import eutils
 import importer
 import models
@@ -16,7 +18,7 @@ DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
 
 
 def init_app(app):
-    for command in (init_db, import_files, fetch, load_demo):
+    for command in (init_db, import_files, fetch, load_demo, create_user):
         app.cli.add_command(command)
 
 
@@ -107,3 +109,22 @@ def load_demo():
     summary = importer.Summary()
     _import_with_progress(str(DEMO_FILE), summary)
     click.echo(f"Demo papers: {summary}")
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("email")
+@click.option("--name", help="Display name shown with shared notes (default: the email's name).")
+def create_user(email, name):
+    """Create an account. Asks for the password twice (hidden); reads one line from standard
+    input when it is piped: `echo "$PASSWORD" | flask --app app create-user a@b.org`."""
+    models.migrate()
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = accounts.create_account(email, name or email.split("@")[0], password)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {user.email} ({user.display_name}).")

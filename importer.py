@@ -12,6 +12,8 @@ from models import Article, db, search_index, utcnow
 
 BATCH_SIZE = 500
 TAG = re.compile(r"<[^>]+>")
+# What json.dumps(row, sort_keys=True, ensure_ascii=False) builds on each call: made once.
+HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
 @dataclass
@@ -115,9 +117,7 @@ def article_row(record):
         row["sort_date"] = f"{year:04d}-{month or 1:02d}-{day or 1:02d}"
     else:
         row["sort_date"] = record["epub_date"] or "0000-01-01"
-    digest = hashlib.blake2b(
-        json.dumps(row, sort_keys=True, ensure_ascii=False).encode(), digest_size=16
-    )
+    digest = hashlib.blake2b(HASH_JSON.encode(row).encode(), digest_size=16)
     row["record_hash"] = digest.hexdigest()
     row["added_at"] = row["updated_at"] = utcnow()
     return row

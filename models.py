@@ -7,6 +7,7 @@ at the bottom of this module, so the rest of the code runs unchanged on PostgreS
 import datetime
 import html
 import json
+import operator
 import re
 
 from peewee import (
@@ -14,14 +15,18 @@ from peewee import (
     CharField,
     DatabaseProxy,
     DateTimeField,
+    Field,
+    ForeignKeyField,
     IntegerField,
     Model,
     SmallIntegerField,
     TextField,
     fn,
 )
+from flask_login import UserMixin
 from playhouse.db_url import connect
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
+from werkzeug.security import check_password_hash, generate_password_hash
 
 db = DatabaseProxy()
 
@@ -128,13 +133,36 @@ class Article(BaseModel):
             preserve=[f for f in fields if f.name not in ("pmid", "added_at")],
         )
         sql, _ = query.sql()
-        params = [tuple(field.db_value(row[field.name]) for field in fields) for row in rows]
+        # field.db_value() for every value costs more than the INSERT itself. A value that is
+        # None, or already of the type its field stores unchanged, is passed as it is; every
+        # other value (the JSON lists, an odd type) still goes through db_value().
+        same_types = {
+            CharField.adapt: str,
+            IntegerField.adapt: int,
+            DateTimeField.adapt: datetime.datetime,
+        }
+        checks = []
+        for index, field in enumerate(fields):
+            kind = type(field)
+            as_is = same_types.get(kind.adapt) if kind.db_value is Field.db_value else None
+            checks.append((index, field, as_is))
+        read = operator.itemgetter(*cls.IMPORTED_FIELDS)
+        params = []
+        for row in rows:
+            values = list(read(row))
+            for index, field, as_is in checks:
+                value = values[index]
+                if value is not None and type(value) is not as_is:
+                    values[index] = field.db_value(value)
+            params.append(values)
         db.cursor().executemany(sql, params)
 
     @classmethod
     def delete_pmids(cls, pmids):
-        """Remove articles (and their search rows); returns how many existed."""
-        pmids = list(pmids)
+        """Remove articles (and their search rows); returns how many were removed. Articles
+        readers have written notes on are kept: a withdrawn record must not take notes with it."""
+        with_notes = {n.article_id for n in Note.select(Note.article).where(Note.article.in_(pmids))}
+        pmids = [pmid for pmid in pmids if pmid not in with_notes]
         if not pmids:
             return 0
         search_index.delete(pmids)
@@ -253,6 +281,77 @@ class ArticleSearch(FTS5Model):
         options = {"tokenize": "porter unicode61 remove_diacritics 2"}
 
 
+class User(UserMixin, BaseModel):
+    """A reader with an account. Email is stored lowercased and never shown to other readers."""
+
+    email = CharField(unique=True)
+    display_name = CharField()
+    password_hash = CharField(null=True)  # None: signs in only by emailed link
+    created_at = DateTimeField(default=utcnow)
+    library_kind = CharField(null=True)  # institutional full text: "ezproxy" | "openurl"
+    library_base = TextField(null=True)
+
+    @staticmethod
+    def normalise_email(email):
+        return (email or "").strip().lower()
+
+    @classmethod
+    def by_email(cls, email):
+        return cls.get_or_none(cls.email == cls.normalise_email(email))
+
+    def set_password(self, password):
+        # werkzeug's default is scrypt, a memory-hard KDF with a random salt per hash.
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def library(self):
+        """The institutional access setting as the views use it, or None."""
+        if self.library_kind and self.library_base:
+            return {"kind": self.library_kind, "base": self.library_base}
+        return None
+
+
+class Note(BaseModel):
+    """A reader's note ("pearl") on a paper: the source as typed and its rendered HTML."""
+
+    PRIVATE, SHARED = "private", "shared"
+
+    article = ForeignKeyField(Article, backref="notes", on_delete="RESTRICT")
+    author = ForeignKeyField(User, backref="notes", on_delete="CASCADE")
+    source = TextField()
+    html = TextField()
+    visibility = CharField(default=PRIVATE)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    deleted_at = DateTimeField(null=True)  # set on delete; cleared by undo
+
+    class Meta:
+        indexes = ((("article", "created_at"), False),)
+
+    @classmethod
+    def visible_to(cls, user):
+        """Notes `user` may read (None: a signed-out reader): their own and shared ones."""
+        query = cls.select(cls, User).join(User).where(cls.deleted_at.is_null())
+        if user is None:
+            return query.where(cls.visibility == cls.SHARED)
+        return query.where((cls.visibility == cls.SHARED) | (cls.author == user))
+
+    @classmethod
+    def page_on(cls, article, user, page, per_page):
+        """One page of the notes on `article` visible to `user`, newest first, each carrying
+        `total` (all visible notes) from a window function: one query for list and count."""
+        return list(
+            cls.visible_to(user)
+            .select_extend(fn.COUNT(cls.id).over().alias("total"))
+            .where(cls.article == article)
+            .order_by(cls.created_at.desc(), cls.id.desc())
+            .paginate(page, per_page)
+        )
+
+
 class Migration(BaseModel):
     """Which numbered migrations have run."""
 
@@ -310,7 +409,11 @@ def _migration_1():
     db.create_tables([Article, ArticleSearch])
 
 
-MIGRATIONS = {1: _migration_1}
+def _migration_2():
+    db.create_tables([User, Note])
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2}
 
 
 def migrate():

@@ -216,24 +216,42 @@ def _read_journal(record, journal):
         elif tag == "ISOAbbreviation":
             record["journal_iso"] = child.text
         elif tag == "JournalIssue":
-            record["volume"] = child.findtext("Volume")
-            record["issue"] = child.findtext("Issue")
-            pub_date = child.find("PubDate")
+            texts, pub_date = {}, None
+            for part in child:  # one pass: a findtext() each costs more than the walk
+                part_tag = part.tag
+                if part_tag == "PubDate":
+                    pub_date = part if pub_date is None else pub_date
+                elif part_tag not in texts:
+                    texts[part_tag] = part.text or ""
+            record["volume"] = texts.get("Volume")
+            record["issue"] = texts.get("Issue")
             if pub_date is not None:
                 _read_pub_date(record, pub_date)
 
 
+def _child_texts(elem):
+    """{tag: text} of an element's children, as findtext() reads them: the first child of each
+    tag, "" for one with no text. One pass instead of a findtext() a field."""
+    texts = {}
+    for child in elem:
+        tag = child.tag
+        if tag not in texts:
+            texts[tag] = child.text or ""
+    return texts
+
+
 def _read_pub_date(record, pub_date):
-    medline_date = pub_date.findtext("MedlineDate")
+    texts = _child_texts(pub_date)
+    medline_date = texts.get("MedlineDate")
     if medline_date:
         set_date_from_text(record, medline_date)
         return
-    year = pub_date.findtext("Year")
+    year = texts.get("Year")
     record["pub_year"] = int(year) if year and year.isdigit() else None
-    record["pub_month"] = month_number(pub_date.findtext("Month"))
-    day = pub_date.findtext("Day")
+    record["pub_month"] = month_number(texts.get("Month"))
+    day = texts.get("Day")
     record["pub_day"] = int(day) if day and day.isdigit() else None
-    season = pub_date.findtext("Season")
+    season = texts.get("Season")
     if season:
         record["pub_date_text"] = f"{year} {season}" if year else season
 
@@ -265,7 +283,8 @@ def month_number(text):
 
 
 def _iso_date(elem):
-    year, month, day = elem.findtext("Year"), elem.findtext("Month"), elem.findtext("Day")
+    texts = _child_texts(elem)
+    year, month, day = texts.get("Year"), texts.get("Month"), texts.get("Day")
     if not year:
         return None
     month = month_number(month)

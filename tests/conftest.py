@@ -84,3 +84,32 @@ def csrf_token(client, path="/"):
     """The CSRF token a page carries in its <meta> (what htmx and forms send back)."""
     page = soup(client.get(path, headers={"HX-Request": "false"}))
     return page.find("meta", attrs={"name": "csrf-token"})["content"]
+
+
+class AuthActions:
+    """Create readers and sign them in and out through the real forms."""
+
+    PASSWORD = "correct horse battery"
+
+    def __init__(self, app, client):
+        self.app, self.client = app, client
+
+    def create(self, email="reader@example.org", name="Dr Reader", password=PASSWORD):
+        from accounts import create_account  # noqa: PLC0415 - needs the app's database
+
+        with self.app.app_context():
+            return create_account(email, name, password)
+
+    def login(self, email="reader@example.org", password=PASSWORD, **extra):
+        token = csrf_token(self.client, "/login")
+        data = {"csrf_token": token, "email": email, "password": password, **extra}
+        return self.client.post("/login", data=data)
+
+    def logout(self):
+        token = csrf_token(self.client)
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(app, client):
+    return AuthActions(app, client)

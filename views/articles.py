@@ -1,7 +1,7 @@
 """The paper pages: the list of recent papers, one paper, its plaintext, citations and
 downloads in RIS, BibTeX and MEDLINE formats."""
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, session
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 import citations
 from models import Article
@@ -53,7 +53,7 @@ def show(pmid):
         "articles/show.html",
         "content",
         article=article,
-        full_text_url=library.full_text_url(article, session.get("library")),
+        full_text_url=library.full_text_url(article, library.current_setting()),
         **_citation_context(article, citations.DEFAULT_STYLE),
     )
 

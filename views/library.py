@@ -1,12 +1,14 @@
 """Institutional full text: the reader's EZproxy prefix or OpenURL resolver, set in an inline
-form and kept in the session (per user once accounts exist)."""
+form and kept on the reader's account, or in the session while signed out."""
 
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Blueprint, redirect, request, session, url_for
 
-from models import Article
-from views.render import page, wants_fragment
+from flask_login import current_user
+
+from models import Article, db
+from views.render import page, safe_next, wants_fragment
 
 bp = Blueprint("library", __name__)
 
@@ -50,6 +52,32 @@ def openurl(base, article):
     return base + separator + urlencode(params)
 
 
+def current_setting():
+    """The reader's setting: on their account when signed in, else in the session."""
+    if current_user.is_authenticated:
+        return current_user.library
+    return session.get("library")
+
+
+@bp.app_context_processor
+def _library_setting():
+    """Every page can say where Full text goes."""
+    return {"library_setting": current_setting()}
+
+
+def store_setting(setting):
+    """Keep `setting` (or forget it, with None) where current_setting() reads it."""
+    if current_user.is_authenticated:
+        current_user.library_kind = setting and setting["kind"]
+        current_user.library_base = setting and setting["base"]
+        with db.atomic():
+            current_user.save()
+    elif setting:
+        session["library"] = setting
+    else:
+        session.pop("library", None)
+
+
 def validate(kind, base):
     """An error message for a setting that cannot work, else None."""
     if kind not in KINDS:
@@ -66,11 +94,8 @@ def _article_for(pmid_text):
     return Article.get_or_none(Article.pmid == int(pmid_text)) if pmid_text.isdigit() else None
 
 
-def _safe_next(target):
-    """Only same-site paths are followed back after the form."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("articles.index")
+def _next(target):
+    return safe_next(target, url_for("articles.index"))
 
 
 def _respond(article, form, status=200, saved=False):
@@ -78,8 +103,7 @@ def _respond(article, form, status=200, saved=False):
     is given); otherwise the form's own page."""
     context = {"form": form, "kinds": KINDS, "examples": EXAMPLES, "article": article}
     if wants_fragment() and article is not None:
-        setting = session.get("library")
-        url = full_text_url(article, setting)
+        url = full_text_url(article, current_setting())
         return page(
             "articles/show.html",
             "actions",
@@ -94,8 +118,8 @@ def _respond(article, form, status=200, saved=False):
 @bp.get("/library")
 def edit():
     """The form that sets the reader's institutional access (inline under a paper with htmx)."""
-    setting = session.get("library") or {"kind": "ezproxy", "base": ""}
-    form = {**setting, "error": None, "next": _safe_next(request.args.get("next"))}
+    setting = current_setting() or {"kind": "ezproxy", "base": ""}
+    form = {**setting, "error": None, "next": _next(request.args.get("next"))}
     return _respond(_article_for(request.args.get("pmid", "")), form)
 
 
@@ -104,13 +128,13 @@ def update():
     """Save the institutional access setting, or show what is wrong next to the field (422)."""
     kind = request.form.get("kind", "ezproxy")
     base = request.form.get("base", "").strip()
-    next_url = _safe_next(request.form.get("next"))
+    next_url = _next(request.form.get("next"))
     article = _article_for(request.form.get("pmid", ""))
     error = validate(kind, base)
     if error:
         form = {"kind": kind, "base": base, "error": error, "next": next_url}
         return _respond(article, form, 422)
-    session["library"] = {"kind": kind, "base": base}
+    store_setting({"kind": kind, "base": base})
     if wants_fragment() and article is not None:
         return _respond(article, None, saved=True)
     return redirect(next_url, 303)
@@ -119,8 +143,8 @@ def update():
 @bp.post("/library/clear")
 def clear():
     """Forget the institutional access setting."""
-    session.pop("library", None)
+    store_setting(None)
     article = _article_for(request.form.get("pmid", ""))
     if wants_fragment() and article is not None:
         return _respond(article, None)
-    return redirect(_safe_next(request.form.get("next")), 303)
+    return redirect(_next(request.form.get("next")), 303)

@@ -19,7 +19,15 @@ CONTENT_SECURITY_POLICY = (
 def init_app(app):
     htmx.init_app(app)
     app.add_template_filter(html_to_text)
+
     app.after_request(_headers)
+
+
+def safe_next(target, default="/"):
+    """`target` when it is a path on this site, else `default`: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
 
 
 def wants_fragment():
