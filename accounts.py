@@ -34,7 +34,9 @@ def create_account(email, display_name, password):
         errors["email"] = "That address already has an account here. Sign in instead."
     display_name = (display_name or "").strip()
     if not display_name or len(display_name) > MAX_NAME:
-        errors["display_name"] = f"Give a name other readers will see (up to {MAX_NAME} characters)."
+        errors["display_name"] = (
+            f"Give a name other readers will see (up to {MAX_NAME} characters)."
+        )
     if len(password) < MIN_PASSWORD:
         errors["password"] = f"Use at least {MIN_PASSWORD} characters for your password."
     if errors:

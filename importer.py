@@ -2,18 +2,15 @@
 deletions, and commit in batches (a failing batch commits nothing)."""
 
 import hashlib
-import html
-import json
-import re
+import queue
+import threading
 from dataclasses import dataclass, field
 
 import pubmed
-from models import Article, db, search_index, utcnow
+from models import Article, JSONField, db, html_to_text, search_index, utcnow
 
 BATCH_SIZE = 500
-TAG = re.compile(r"<[^>]+>")
-# What json.dumps(row, sort_keys=True, ensure_ascii=False) builds on each call: made once.
-HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+JSON_COLUMNS = ("authors", "abstract", "mesh", "keywords", "publication_types")
 
 
 @dataclass
@@ -58,25 +55,70 @@ def import_file(path, summary=None, on_batch=None):
 def import_records(items, summary=None, on_batch=None):
     """Import records and Deletions from any reader, BATCH_SIZE at a time.
 
-    on_batch(count) is called after each committed batch (the CLI's progress bar)."""
+    This thread reads and prepares each batch while a writer thread stores the one before:
+    SQLite (the FTS5 index above all) works with the GIL released, so the two overlap. A
+    reader error stops the reading; the batches before it are still committed, in order.
+    on_batch(count) is called as each batch is handed to the writer (a progress bar).
+    """
     summary = summary or Summary()
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= BATCH_SIZE:
-            _store_batch(batch, summary)
+    writer = _BatchWriter(summary)
+    try:
+        batch = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= BATCH_SIZE:
+                writer.put(prepare_batch(batch))
+                if on_batch:
+                    on_batch(len(batch))
+                batch = []
+        if batch:
+            writer.put(prepare_batch(batch))
             if on_batch:
                 on_batch(len(batch))
-            batch = []
-    if batch:
-        _store_batch(batch, summary)
-        if on_batch:
-            on_batch(len(batch))
+    finally:
+        writer.finish()
     return summary
 
 
-def _store_batch(batch, summary):
-    """Write one batch in one transaction; counts go into `summary` only once it commits."""
+class _BatchWriter:
+    """Stores prepared batches in a thread of its own, one transaction each, in order."""
+
+    def __init__(self, summary):
+        self.summary = summary
+        self.queue = queue.Queue(maxsize=2)  # bounded: memory stays flat on any file
+        self.error = None
+        self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, prepared):
+        if self.error:
+            self.finish()
+        self.queue.put(prepared)
+
+    def finish(self):
+        """Wait for the queued batches; raise what the writer hit, if anything."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error:
+            error, self.error = self.error, None
+            raise error
+
+    def _run(self):
+        db.connect(reuse_if_open=True)  # this thread's own connection
+        try:
+            while (prepared := self.queue.get()) is not None:
+                if self.error is None:
+                    try:
+                        self.summary.merge(store_batch(*prepared))
+                    except Exception as error:  # noqa: BLE001 - re-raised in the caller's thread
+                        self.error = error
+        finally:
+            db.close()
+
+
+def prepare_batch(batch):
+    """(rows by PMID, deleted PMIDs, counts so far) for one batch: the Python-side work."""
     counts = Summary()
     rows, deletions = {}, []
     for item in batch:
@@ -90,12 +132,17 @@ def _store_batch(batch, summary):
         elif not item["title"]:
             counts.skip("without a title")
         else:
-            rows[item["pmid"]] = article_row(item)
+            rows[item["pmid"]] = (article_row(item), search_row(item))
+    return rows, deletions, counts
+
+
+def store_batch(rows, deletions, counts):
+    """Write one prepared batch in one transaction; returns its counts once committed."""
     with db.atomic():
         counts.deleted = Article.delete_pmids(set(deletions) - set(rows))
         existing = Article.hashes_for(rows)
-        changed = []
-        for pmid, row in rows.items():
+        changed, searchable = [], []
+        for pmid, (row, search) in rows.items():
             if pmid not in existing:
                 counts.added += 1
             elif existing[pmid] == row["record_hash"]:
@@ -104,36 +151,35 @@ def _store_batch(batch, summary):
             else:
                 counts.updated += 1
             changed.append(row)
+            searchable.append(search)
         Article.upsert_many(changed)
-        search_index.replace_many([search_row(row) for row in changed])
-    summary.merge(counts)
+        search_index.replace_many(searchable)
+    return counts
 
 
 def article_row(record):
     """A models.Article row from a reader's record: adds the sort date and content hash."""
-    row = {name: record[name] for name in Article.IMPORTED_FIELDS if name in record}
+    row = {name: record[name] for name in Article.columns() if name in record}
     year, month, day = record["pub_year"], record["pub_month"], record["pub_day"]
     if year:
         row["sort_date"] = f"{year:04d}-{month or 1:02d}-{day or 1:02d}"
     else:
         row["sort_date"] = record["epub_date"] or "0000-01-01"
-    digest = hashlib.blake2b(HASH_JSON.encode(row).encode(), digest_size=16)
+    for name in JSON_COLUMNS:
+        row[name] = JSONField.encode(row[name])
+    # The stored values themselves identify the content: unchanged on re-import → skipped.
+    digest = hashlib.blake2b(repr(tuple(row.values())).encode(), digest_size=16)
     row["record_hash"] = digest.hexdigest()
     row["added_at"] = row["updated_at"] = utcnow()
     return row
 
 
-def plain_text(fragment):
-    """Text of an HTML fragment, for the search index."""
-    return html.unescape(TAG.sub("", fragment)) if "<" in fragment else html.unescape(fragment)
-
-
-def search_row(row):
-    """(pmid, title, abstract, mesh, keywords) for the full-text index."""
+def search_row(record):
+    """(pmid, title, abstract, mesh, keywords) for the full-text index, from a reader's record."""
     return (
-        row["pmid"],
-        plain_text(row["title"]),
-        plain_text(" ".join(section["text"] for section in row["abstract"])),
-        " ; ".join(heading["name"] for heading in row["mesh"]),
-        " ; ".join(row["keywords"]),
+        record["pmid"],
+        html_to_text(record["title"]),
+        html_to_text(" ".join(section["text"] for section in record["abstract"])),
+        " ; ".join(heading["name"] for heading in record["mesh"]),
+        " ; ".join(record["keywords"]),
     )

@@ -5,17 +5,17 @@ at the bottom of this module, so the rest of the code runs unchanged on PostgreS
 """
 
 import datetime
+import functools
 import html
 import json
-import operator
 import re
 
+from flask_login import UserMixin
 from peewee import (
     SQL,
     CharField,
     DatabaseProxy,
     DateTimeField,
-    Field,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -23,7 +23,6 @@ from peewee import (
     TextField,
     fn,
 )
-from flask_login import UserMixin
 from playhouse.db_url import connect
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -56,8 +55,11 @@ def utcnow():
 class JSONField(TextField):
     """A list or dict stored as JSON text: portable across SQLite and PostgreSQL."""
 
+    encode = staticmethod(json.JSONEncoder(ensure_ascii=False).encode)
+
     def db_value(self, value):
-        return None if value is None else json.dumps(value, ensure_ascii=False)
+        # Already text: an import encodes its rows itself (see Article.upsert_many).
+        return value if value is None or isinstance(value, str) else self.encode(value)
 
     def python_value(self, value):
         return None if value is None else json.loads(value)
@@ -102,8 +104,10 @@ class Article(BaseModel):
     added_at = DateTimeField(default=utcnow, index=True)
     updated_at = DateTimeField(default=utcnow)
 
-    # Columns an import writes; `added_at` is kept from the first import.
-    IMPORTED_FIELDS = ["pmid", "doi", "pmcid", "title", "vernacular_title", "journal_title", "journal_iso", "journal_abbrev", "issn", "volume", "issue", "pages", "pub_year", "pub_month", "pub_day", "pub_date_text", "sort_date", "epub_date", "language", "copyright", "authors", "abstract", "mesh", "keywords", "publication_types", "record_hash", "added_at", "updated_at"]
+    @classmethod
+    def columns(cls):
+        """Every column, in table order: an import writes them all (`added_at` only once)."""
+        return cls._meta.sorted_field_names
 
     @classmethod
     def recent(cls):
@@ -118,50 +122,18 @@ class Article(BaseModel):
 
     @classmethod
     def upsert_many(cls, rows):
-        """Insert or update many article rows (dicts of IMPORTED_FIELDS) in one statement.
-
-        peewee writes the SQL for one row (portable ON CONFLICT … DO UPDATE); the DB-API's
-        executemany runs it for every row, which is many times faster than building one
-        huge multi-row INSERT value by value in Python.
-        """
-        if not rows:
-            return
-        fields = [cls._meta.fields[name] for name in cls.IMPORTED_FIELDS]
-        template = {field: rows[0][field.name] for field in fields}
-        query = cls.insert(template).on_conflict(
-            conflict_target=[cls.pmid],
-            preserve=[f for f in fields if f.name not in ("pmid", "added_at")],
-        )
-        sql, _ = query.sql()
-        # field.db_value() for every value costs more than the INSERT itself. A value that is
-        # None, or already of the type its field stores unchanged, is passed as it is; every
-        # other value (the JSON lists, an odd type) still goes through db_value().
-        same_types = {
-            CharField.adapt: str,
-            IntegerField.adapt: int,
-            DateTimeField.adapt: datetime.datetime,
-        }
-        checks = []
-        for index, field in enumerate(fields):
-            kind = type(field)
-            as_is = same_types.get(kind.adapt) if kind.db_value is Field.db_value else None
-            checks.append((index, field, as_is))
-        read = operator.itemgetter(*cls.IMPORTED_FIELDS)
-        params = []
-        for row in rows:
-            values = list(read(row))
-            for index, field, as_is in checks:
-                value = values[index]
-                if value is not None and type(value) is not as_is:
-                    values[index] = field.db_value(value)
-            params.append(values)
-        db.cursor().executemany(sql, params)
+        """Insert or update many rows, given as dicts of every column holding stored values
+        (JSON columns already encoded by the importer, which has just built them)."""
+        if rows:
+            bulk.upsert(cls, rows, conflict="pmid", keep=("added_at",))
 
     @classmethod
     def delete_pmids(cls, pmids):
         """Remove articles (and their search rows); returns how many were removed. Articles
         readers have written notes on are kept: a withdrawn record must not take notes with it."""
-        with_notes = {n.article_id for n in Note.select(Note.article).where(Note.article.in_(pmids))}
+        with_notes = {
+            n.article_id for n in Note.select(Note.article).where(Note.article.in_(pmids))
+        }
         pmids = [pmid for pmid in pmids if pmid not in with_notes]
         if not pmids:
             return 0
@@ -184,21 +156,21 @@ class Article(BaseModel):
 
     @property
     def display_date(self):
-        """"Jul 2012" (the seed's journal line); a MedlineDate as given."""
+        """ "Jul 2012" (the seed's journal line); a MedlineDate as given."""
         if self.pub_date_text:
             return self.pub_date_text
         return " ".join(str(p) for p in (self.month_name, self.pub_year) if p)
 
     @property
     def citation_date(self):
-        """"2012 Jul 1", as PubMed writes the date in a citation."""
+        """ "2012 Jul 1", as PubMed writes the date in a citation."""
         if self.pub_date_text:
             return self.pub_date_text
         return " ".join(str(p) for p in (self.pub_year, self.month_name, self.pub_day) if p)
 
     @property
     def citation_line(self):
-        """"Lancet Neurol. 2012 Jul 1; 11 (7): 629-42." — the seed's citation line."""
+        """ "Lancet Neurol. 2012 Jul 1; 11 (7): 629-42." — the seed's citation line."""
         text = f"{self.journal_iso or self.journal_abbrev or self.journal_title or ''}"
         text += f" {self.citation_date}" if self.citation_date else ""
         if self.volume or self.issue or self.pages:
@@ -218,7 +190,7 @@ class Article(BaseModel):
 
     @property
     def author_line(self):
-        """"Margarita Calvo, John M Dawes, and David L H Bennett." """
+        """ "Margarita Calvo, John M Dawes, and David L H Bennett." """
         names = self.author_names
         if not names:
             return ""
@@ -370,18 +342,51 @@ def open_database(url):
     return database
 
 
+class _SQLiteBulk:
+    """Many rows in one statement: the batch travels as one JSON text that SQLite unpacks
+    with json_each. One statement means one step, run with the GIL released, so an import's
+    writer thread overlaps the reader; executemany takes the GIL back after every row and
+    then waits out the reader's switch interval, row after row.
+    (PostgreSQL will get its own twin, e.g. INSERT … SELECT FROM json_to_recordset.)"""
+
+    @staticmethod
+    @functools.cache
+    def _sql(table, columns, conflict, keep, replace=False):
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        sql = f'{verb} INTO "{table}" ({", ".join(columns)}) SELECT {picks} FROM json_each(?)'
+        if conflict:
+            updates = ", ".join(
+                f"{c} = excluded.{c}" for c in columns if c != conflict and c not in keep
+            )
+            # "WHERE true" tells SQLite's parser the ON CONFLICT belongs to the INSERT.
+            sql += f" WHERE true ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+        return sql
+
+    def upsert(self, model, rows, conflict, keep=()):
+        columns = tuple(model.columns())
+        sql = _SQLiteBulk._sql(model._meta.table_name, columns, conflict, tuple(keep))
+        batch = [[row[column] for column in columns] for row in rows]
+        db.execute_sql(sql, (_BATCH_JSON(batch),))
+
+    def replace(self, table, columns, rows):
+        """INSERT OR REPLACE `rows` (sequences in `columns` order) into `table`."""
+        sql = _SQLiteBulk._sql(table, tuple(columns), None, (), True)
+        db.execute_sql(sql, (_BATCH_JSON(rows),))
+
+
+# Datetimes go as SQLite stores them ("2026-11-24 08:49:30.123456").
+_BATCH_JSON = json.JSONEncoder(ensure_ascii=False, default=lambda value: str(value)).encode
+bulk = _SQLiteBulk()
+
+
 class _SQLiteSearchIndex:
     """FTS5 index maintenance and queries (PostgreSQL will get a tsvector twin)."""
 
     def replace_many(self, rows):
         """rows: (pmid, title, abstract, mesh, keywords) tuples; replaces existing entries."""
-        if not rows:
-            return
-        sql = (
-            "INSERT OR REPLACE INTO article_search (rowid, title, abstract, mesh, keywords) "
-            "VALUES (?, ?, ?, ?, ?)"
-        )
-        db.cursor().executemany(sql, rows)
+        if rows:
+            bulk.replace("article_search", ("rowid", "title", "abstract", "mesh", "keywords"), rows)
 
     def delete(self, pmids):
         ArticleSearch.delete().where(ArticleSearch.rowid.in_(list(pmids))).execute()

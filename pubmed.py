@@ -11,8 +11,23 @@ from pathlib import Path
 import rispy
 from lxml import etree
 
-MONTH_ABBREVIATIONS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-MONTH_NAMES = "january february march april may june july august september october november december"
+MONTH_ABBREVIATIONS = [
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+]
+MONTH_NAMES = (
+    "january february march april may june july august september october november december"
+)
 MONTH_NUMBERS = {
     **{name: number for number, name in enumerate(MONTH_ABBREVIATIONS, 1)},
     **{name: number for number, name in enumerate(MONTH_NAMES.split(), 1)},
@@ -83,7 +98,7 @@ class FileReader:
 
 
 def sniff(path):
-    """"xml", "medline" or "ris", from the name for XML and from the first text otherwise."""
+    """ "xml", "medline" or "ris", from the name for XML and from the first text otherwise."""
     if path.suffix in (".gz", ".xml"):
         return "xml"
     head = path.read_bytes()[:4096].decode("utf-8-sig", "replace").lstrip()
@@ -193,7 +208,9 @@ def _read_article(record, article):
         elif tag == "Abstract":
             for part in child:
                 if part.tag == "AbstractText":
-                    record["abstract"].append({"label": part.get("Label"), "text": inline_html(part)})
+                    record["abstract"].append(
+                        {"label": part.get("Label"), "text": inline_html(part)}
+                    )
                 elif part.tag == "CopyrightInformation":
                     record["copyright"] = part.text
         elif tag == "AuthorList":
@@ -257,7 +274,7 @@ def _read_pub_date(record, pub_date):
 
 
 def set_date_from_text(record, text):
-    """"2012 Jul 1" → year, month, day; "2012 Jul-Aug" or "1990 Spring" kept as text too."""
+    """ "2012 Jul 1" → year, month, day; "2012 Jul-Aug" or "1990 Spring" kept as text too."""
     text = " ".join(text.split())
     parts = text.split(" ")
     year = parts[0][:4]
@@ -266,14 +283,16 @@ def set_date_from_text(record, text):
     day = parts[2] if len(parts) > 2 else None
     if len(parts) > 3 or (len(parts) > 1 and month is None) or (day and not day.isdigit()):
         record["pub_date_text"] = text  # a range or a season: show it as the record says
-        record["pub_month"] = month_number(re.split(r"[-/ ]", parts[1])[0]) if len(parts) > 1 else None
+        record["pub_month"] = (
+            month_number(re.split(r"[-/ ]", parts[1])[0]) if len(parts) > 1 else None
+        )
         return
     record["pub_month"] = month
     record["pub_day"] = int(day) if day else None
 
 
 def month_number(text):
-    """"Jul", "July" or "07" → 7; anything else → None."""
+    """ "Jul", "July" or "07" → 7; anything else → None."""
     if not text:
         return None
     if text.isdigit():
@@ -303,7 +322,9 @@ def _author(author):
         elif tag == "Initials":
             person["initials"] = child.text
         elif tag == "AffiliationInfo":
-            person["affiliations"].extend(a.text for a in child if a.tag == "Affiliation" and a.text)
+            person["affiliations"].extend(
+                a.text for a in child if a.tag == "Affiliation" and a.text
+            )
         elif tag == "Affiliation" and child.text:  # before 2014 the affiliation sat here
             person["affiliations"].append(child.text)
         elif tag == "CollectiveName":
@@ -460,7 +481,7 @@ def _medline_author(tag, value):
 
 
 def _medline_mesh(value):
-    """"*Neuralgia/immunology/*physiopathology" → a heading with its qualifiers."""
+    """ "*Neuralgia/immunology/*physiopathology" → a heading with its qualifiers."""
     name, *qualifiers = value.split("/")
     parsed = [[q.lstrip("*"), q.startswith("*")] for q in qualifiers]
     major = name.startswith("*") or any(m for _, m in parsed)
@@ -475,7 +496,7 @@ def split_abstract(text):
     sections = []
     if pieces[0].strip():
         sections.append({"label": None, "text": html.escape(pieces[0].strip(), quote=False)})
-    for label, body in zip(pieces[1::2], pieces[2::2]):
+    for label, body in zip(pieces[1::2], pieces[2::2], strict=True):
         sections.append({"label": label, "text": html.escape(body.strip(), quote=False)})
     return sections
 
@@ -560,7 +581,7 @@ def _ris_author(name):
 
 
 def _ris_date(entry):
-    """"2019/10//undefined" + year → "2019 Oct"; the year alone when that is all there is."""
+    """ "2019/10//undefined" + year → "2019 Oct"; the year alone when that is all there is."""
     year = (entry.get("year") or "").strip()[:4]
     date = (entry.get("date") or entry.get("publication_year") or "").split("/")
     if not year and date and date[0][:4].isdigit():

@@ -670,9 +670,7 @@ def medline_key_fields(record):
         for a in get("authors")
     ]
     abstract = " ".join(
-        f"{s['label']}: {html_to_text(s['text'])}"
-        if s["label"]
-        else html_to_text(s["text"])
+        f"{s['label']}: {html_to_text(s['text'])}" if s["label"] else html_to_text(s["text"])
         for s in get("abstract")
     )
     return {

@@ -56,7 +56,9 @@ def signup():
     errors = {}
     if request.method == "POST":
         try:
-            user = create_account(form["email"], form["display_name"], request.form.get("password", ""))
+            user = create_account(
+                form["email"], form["display_name"], request.form.get("password", "")
+            )
         except AccountError as error:
             context = {"form": form, "errors": error.errors, "next": _next_url()}
             return render_template("auth/signup.html", **context), 422

@@ -4,7 +4,6 @@ form and kept on the reader's account, or in the session while signed out."""
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Blueprint, redirect, request, session, url_for
-
 from flask_login import current_user
 
 from models import Article, db
