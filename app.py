@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 
 import commands
 import models
-from views import articles, auth, errors, library, render
+from views import articles, auth, errors, library, notes, render
 
 # Settings read from the environment when set (DATABASE_URL=… flask --app app run);
 # the `config` dict given to create_app overrides them.
@@ -30,6 +30,7 @@ def create_app(config=None):
     app.config.update(
         DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'pearl.db'}",
         ARTICLES_PER_PAGE=20,
+        NOTES_PER_PAGE=10,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # a page left open over lunch must still save its note
     )
@@ -44,7 +45,7 @@ def create_app(config=None):
     render.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for blueprint in (articles.bp, auth.bp, library.bp):
+    for blueprint in (articles.bp, auth.bp, library.bp, notes.bp):
         app.register_blueprint(blueprint)
     commands.init_app(app)
     return app

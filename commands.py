@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 import accounts
 import eutils
 import importer
+import markup
 import models
 import pubmed
 
@@ -18,7 +19,7 @@ DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
 
 
 def init_app(app):
-    for command in (init_db, import_files, fetch, load_demo, create_user):
+    for command in (init_db, import_files, fetch, load_demo, create_user, rerender_notes):
         app.cli.add_command(command)
 
 
@@ -128,3 +129,19 @@ def create_user(email, name):
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Created {user.email} ({user.display_name}).")
+
+
+@click.command("rerender-notes")
+@with_appcontext
+def rerender_notes():
+    """Rebuild every note's HTML from its source (after the note format changes)."""
+    models.migrate()
+    changed = 0
+    query = models.Note.select(models.Note.id, models.Note.source, models.Note.html)
+    with models.db.atomic():
+        for note in query.iterator():
+            html = markup.render(note.source, prefix=f"n{note.id}")
+            if html != note.html:
+                models.Note.update(html=html).where(models.Note.id == note.id).execute()
+                changed += 1
+    click.echo(f"Notes re-rendered: {changed} changed.")

@@ -290,6 +290,7 @@ class Note(BaseModel):
     """A reader's note ("pearl") on a paper: the source as typed and its rendered HTML."""
 
     PRIVATE, SHARED = "private", "shared"
+    VISIBILITIES = {PRIVATE: "Only me", SHARED: "Shared with readers of this Pearl"}
 
     article = ForeignKeyField(Article, backref="notes", on_delete="RESTRICT")
     author = ForeignKeyField(User, backref="notes", on_delete="CASCADE")
@@ -306,7 +307,9 @@ class Note(BaseModel):
     @classmethod
     def visible_to(cls, user):
         """Notes `user` may read (None: a signed-out reader): their own and shared ones."""
-        query = cls.select(cls, User).join(User).where(cls.deleted_at.is_null())
+        # Only what a note shows of its author: never their email or password hash.
+        query = cls.select(cls, User.id, User.display_name).join(User)
+        query = query.where(cls.deleted_at.is_null())
         if user is None:
             return query.where(cls.visibility == cls.SHARED)
         return query.where((cls.visibility == cls.SHARED) | (cls.author == user))

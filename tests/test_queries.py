@@ -29,7 +29,8 @@ def queries():
     [
         ("/", 2),  # count + one page
         ("/?page=3", 2),
-        ("/articles/24997269", 1),
+        ("/articles/24997269", 2),  # the paper + its notes with their count
+        ("/articles/24997269/notes", 2),
         ("/articles/24997269.txt", 1),
         ("/articles/24997269/cite?style=apa", 1),
         ("/articles/24997269.ris", 1),
@@ -40,3 +41,23 @@ def test_queries_per_page(client, queries, path, most):
     response = client.get(path)
     assert response.status_code == 200
     assert 1 <= len(queries) <= most, queries
+
+
+def test_signed_in_paper_page_with_many_notes_stays_at_three_queries(client, auth, queries):
+    import markup  # noqa: PLC0415
+    import models  # noqa: PLC0415
+
+    user = auth.create()
+    other = auth.create(email="colleague@example.org", name="Dr Colleague")
+    with auth.app.app_context():
+        for number in range(50):
+            author = user if number % 2 else other
+            source = f"Pearl number {number}: *check* the K<sup>+</sup>."
+            models.Note.create(article=24997269, author=author, source=source,
+                               html=markup.render(source, f"n{number}"), visibility="shared")
+    auth.login()
+    queries.clear()
+    response = client.get("/articles/24997269")
+    assert response.status_code == 200
+    assert len(queries) <= 3, queries  # the reader, the paper, one page of notes and the count
+    assert "50 notes" in response.get_data(as_text=True)

@@ -4,9 +4,10 @@ downloads in RIS, BibTeX and MEDLINE formats."""
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 import citations
-from models import Article
+from models import Article, Note
 from views import library
-from views.render import page
+from views.auth import signed_in_user
+from views.render import page, wants_fragment
 
 bp = Blueprint("articles", __name__)
 
@@ -47,15 +48,40 @@ def index():
 
 @bp.get("/articles/<int:pmid>")
 def show(pmid):
-    """One paper as the seed page shows it: citation, abstract, actions, MeSH and keywords."""
-    article = get_article(pmid)
-    return page(
-        "articles/show.html",
-        "content",
-        article=article,
-        full_text_url=library.full_text_url(article, library.current_setting()),
-        **_citation_context(article, citations.DEFAULT_STYLE),
-    )
+    """One paper as the seed page shows it: citation, abstract, actions, notes, MeSH."""
+    return paper_page(get_article(pmid))
+
+
+def paper_page(article, status=200, block="content", **notes_state):
+    """The paper's page, or its `block` for htmx. `notes_state` is the notes form's state
+    (what was typed, an error), so a refused note comes back with its text."""
+    context = panel_context(article, **notes_state)
+    if not wants_fragment():
+        context["full_text_url"] = library.full_text_url(article, library.current_setting())
+        context.update(_citation_context(article, citations.DEFAULT_STYLE))
+    return page("articles/show.html", block, status, **context)
+
+
+def panel_context(article, **state):
+    """What the notes panel shows: one page of the notes the reader may see (their total
+    comes in the same query), and the form's state; ?page=N and ?help=1 come from the URL."""
+    page_number = max(1, request.args.get("page", 1, type=int))
+    per_page = current_app.config["NOTES_PER_PAGE"]
+    notes = Note.page_on(article, signed_in_user(), page_number, per_page)
+    total = notes[0].total if notes else 0
+    return {
+        "article": article,
+        "notes": notes,
+        "notes_total": total,
+        "notes_page": page_number,
+        "notes_last_page": max(1, -(-total // per_page)),
+        "help_open": request.args.get("help") == "1",
+        "body": "",
+        "visibility": Note.PRIVATE,
+        "note_error": None,
+        "visibilities": Note.VISIBILITIES,
+        **state,
+    }
 
 
 @bp.get("/articles/<int:pmid>.txt")

@@ -5,7 +5,7 @@ from flask import render_template
 from flask_htmx import HTMX
 from jinja2_fragments.flask import render_block
 
-from models import html_to_text
+from models import html_to_text, utcnow
 
 htmx = HTMX()
 
@@ -19,6 +19,8 @@ CONTENT_SECURITY_POLICY = (
 def init_app(app):
     htmx.init_app(app)
     app.add_template_filter(html_to_text)
+    app.add_template_filter(time_ago)
+    app.add_template_filter(exact_time)
 
     app.after_request(_headers)
 
@@ -42,6 +44,27 @@ def page(template, block, status=200, **context):
     else:
         body = render_template(template, **context)
     return body, status, {"Vary": "HX-Request"}
+
+
+def time_ago(moment, now=None):
+    """"just now", "5 minutes ago", "3 days ago", then the date (naive UTC timestamps)."""
+    seconds = int(((now or utcnow()) - moment).total_seconds())
+    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800),
+                       ("day", 86_400), ("hour", 3_600), ("minute", 60)):  # fmt: skip
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "just now"
+
+
+def exact_time(moment):
+    """"24 Nov 2026, 08:49 UTC": shown on hover."""
+    return moment.strftime("%-d %b %Y, %H:%M UTC")
+
+
+def fragment(template, status=200, **context):
+    """A partial template on its own (a `_name.html` shared by several pages)."""
+    return render_template(template, **context), status, {"Vary": "HX-Request"}
 
 
 def _headers(response):

@@ -44,3 +44,91 @@ async function copyCitation(event) {
 }
 
 document.addEventListener("click", copyCitation);
+
+// --- Notes: the live counter --------------------------------------------------------------
+// Counts exactly as the server does (markup.length): code points after line endings become
+// "\n". A textarea already reports "\n", but the same rule is kept for pasted "\r".
+const NOTE_LIMIT = 300;
+
+function noteLength(text) {
+  return [...text.replace(/\r\n?/g, "\n")].length;
+}
+
+function counterText(remaining) {
+  if (remaining >= 0) return `${remaining} characters remaining`;
+  return `${-remaining} characters over the limit`;
+}
+
+const announceTimers = new WeakMap();
+
+function updateCounter(textarea) {
+  const counter = document.querySelector(`[data-counter-for="${textarea.id}"]`);
+  if (!counter) return;
+  const remaining = Number(textarea.dataset.limit || NOTE_LIMIT) - noteLength(textarea.value);
+  counter.textContent = counterText(remaining);
+  counter.classList.toggle("over", remaining < 0);
+  // Screen readers hear the count once the reader pauses, not at every keystroke.
+  const live = document.querySelector(`[data-counter-announce-for="${textarea.id}"]`);
+  if (!live) return;
+  clearTimeout(announceTimers.get(textarea));
+  announceTimers.set(textarea, setTimeout(() => { live.textContent = counterText(remaining); }, 800));
+}
+
+document.addEventListener("input", (event) => {
+  if (event.target.matches("textarea[data-limit]")) updateCounter(event.target);
+});
+
+// --- Keyboard -----------------------------------------------------------------------------
+function isTyping(element) {
+  return element.closest("input, textarea, select, [contenteditable='true']") !== null;
+}
+
+document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && target.matches("textarea.note-body")) {
+    event.preventDefault();
+    target.form.requestSubmit(target.form.querySelector("button[type=submit]:not([formaction])"));
+    return;
+  }
+  if (event.key === "Escape") {
+    const editing = target.closest("form.editing");
+    const cancel = editing?.querySelector("[data-cancel-edit]");
+    if (cancel) {
+      event.preventDefault();
+      cancel.click();
+      return;
+    }
+    const hide = document.querySelector("[data-help-toggle][aria-expanded='true']");
+    if (hide) {
+      event.preventDefault();
+      hide.click();
+    }
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(target)) return;
+  if (event.key === "n") {
+    const box = document.getElementById("note-body");
+    if (box) {
+      event.preventDefault();
+      box.focus();
+    }
+  } else if (event.key === "?") {
+    const toggle = document.querySelector("[data-help-toggle]");
+    if (toggle) {
+      event.preventDefault();
+      toggle.click();
+    }
+  }
+});
+
+// After the help is toggled, focus stays on its toggle so the keyboard is where it was.
+// After a note is cancelled or saved in place, focus goes to the note.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const swapped = event.detail.elt;
+  if (swapped?.id === "notes-help") {
+    document.getElementById("notes-help-toggle")?.focus();
+  } else if (swapped?.matches?.("article.note") && !swapped.querySelector("[autofocus]")) {
+    swapped.setAttribute("tabindex", "-1");
+    swapped.focus();
+  }
+});

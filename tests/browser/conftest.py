@@ -7,6 +7,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+import models
+from accounts import create_account
 from tests.conftest import make_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,12 +37,17 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture
-def live_server(tmp_path, demo_database):
-    """Pearl on its own copy of the demo database, at http://127.0.0.1:<port>."""
+def live_app(tmp_path, demo_database):
+    """The app the live server serves, on its own copy of the demo database."""
     database = tmp_path / "pearl.db"
     shutil.copy(demo_database, database)
-    app = make_app(tmp_path, database)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    return make_app(tmp_path, database)
+
+
+@pytest.fixture
+def live_server(live_app):
+    """Pearl served over real HTTP at http://127.0.0.1:<port>."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -58,3 +65,26 @@ def console_errors(page):
     )
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+READER = {"email": "reader@example.org", "password": "correct horse battery", "name": "Dr Reader"}
+
+
+@pytest.fixture
+def reader(live_app):
+    """A reader account in the live app's database (see READER for the credentials)."""
+    with live_app.app_context():
+        create_account(READER["email"], READER["name"], READER["password"])
+        models.db.close()
+    return READER
+
+
+@pytest.fixture
+def signed_in(page, live_server, reader):
+    """The page, signed in as the reader through the real form."""
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(reader["email"])
+    page.get_by_label("Password").fill(reader["password"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/")
+    return page
