@@ -245,15 +245,16 @@ def test_invalid_pmids_are_refused_before_any_request(server, bad):
 
 
 def test_requests_are_spaced_by_the_rate_limit(server):
-    rate, count = 20, 4
+    # A slow rate, so scheduling jitter on a busy machine (tens of ms) cannot hide the spacing.
+    rate, count = 5, 4
     client = client_for(server, requests_per_second=rate)
     for pmid in [9997, 11748933, 27797938, 29963580][:count]:
         assert [record["pmid"] for record in client.fetch([pmid])] == [pmid]
 
     times = [request.time for request in server.requests]
     assert len(times) == count
-    # Arrival times carry a little network jitter on top of the client's exact spacing.
-    assert times[-1] - times[0] >= (count - 1) / rate - 0.01
+    # Arrival times carry jitter on top of the client's exact spacing; 0.6 s is the floor.
+    assert times[-1] - times[0] >= (count - 1) / rate - 0.1
 
 
 def test_rate_limiter_sleeps_only_as_needed():
