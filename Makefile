@@ -33,6 +33,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_notes.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -24,7 +24,7 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SOURCE = ROOT.parent / "shared" / "data" / "medline16n0902.xml.gz"
+SOURCE = ROOT / "demo" / "medline16n0902.xml.gz"  # the real 2016 MEDLINE file, in the repo
 CACHE = Path(__file__).resolve().parent / ".cache"
 CORPUS_VERSION = 1  # bump when the generator changes, so stale cached files are not reused
 PMID_STEP = 100_000_000  # copy k of a record gets PMID + k * PMID_STEP: real PMIDs are < 1e8
