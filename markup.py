@@ -10,11 +10,12 @@ text, `<sup>`/`<sub>` as the only HTML). Markdown syntax the panel does not offe
 off, so that `# 1 cause`, `> 50%` or an indented line are shown as typed. An allowlist
 sanitizer (bleach) then has the last word on every rendering.
 
-`render` is thread-safe: each thread gets its own Markdown instance and sanitizer, built once.
+`render` is thread-safe: neither a Markdown instance nor a bleach Cleaner may be shared between
+threads, so each render borrows a pair from a pool and gives it back.
 """
 
+import queue
 import re
-import threading
 import xml.etree.ElementTree as etree
 
 import bleach
@@ -226,6 +227,7 @@ class _Footnotes(FootnoteExtension):
             SEPARATOR="-",
             USE_DEFINITION_ORDER=False,
             PLACE_MARKER=_UNTYPEABLE_MARKER,  # so the list always goes at the end
+            BACKLINK_TEXT="&#8617;&#65038;",  # ↩ as text: without U+FE0E, iOS shows an emoji
         )
         self.prefix = "note"
 
@@ -317,7 +319,7 @@ _CLASSES = {"div": {"footnote"}, "a": set(_FOOTNOTE_LINKS)}
 
 
 class _Renderer:
-    """One thread's Markdown instance and sanitizer: neither may be shared between threads."""
+    """A Markdown instance and a sanitizer, built once and used by one thread at a time."""
 
     def __init__(self):
         self.footnotes = _Footnotes()
@@ -372,7 +374,10 @@ class _Renderer:
         return False
 
 
-_threads = threading.local()
+# Renderers not in use. A thread takes one (or builds one if none is free) and puts it back, so
+# there are never more than the threads rendering at once, and a server that starts a thread
+# per request (Werkzeug's) still reuses them.
+_idle: queue.SimpleQueue[_Renderer] = queue.SimpleQueue()
 _PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
@@ -380,7 +385,11 @@ def render(source: str, prefix: str) -> str:
     """A note as safe HTML. `prefix` ("n42") starts its footnote ids: unique per note on a page."""
     if not _PREFIX.fullmatch(prefix):
         raise ValueError(f"not a usable id prefix: {prefix!r}")
-    renderer = getattr(_threads, "renderer", None)
-    if renderer is None:
-        renderer = _threads.renderer = _Renderer()
-    return renderer.render(source, prefix)
+    try:
+        renderer = _idle.get_nowait()
+    except queue.Empty:
+        renderer = _Renderer()
+    try:
+        return renderer.render(source, prefix)
+    finally:
+        _idle.put(renderer)
