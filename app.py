@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 
 import commands
 import models
-from views import articles, auth, errors, library, notes, render
+from views import articles, auth, errors, library, notes, render, trial
 
 # Settings read from the environment when set (DATABASE_URL=… flask --app app run);
 # the `config` dict given to create_app overrides them.
@@ -44,8 +44,9 @@ def create_app(config=None):
     csrf.init_app(app)
     render.init_app(app)
     auth.init_app(app)
+    trial.init_app(app)
     errors.init_app(app)
-    for blueprint in (articles.bp, auth.bp, library.bp, notes.bp):
+    for blueprint in (articles.bp, auth.bp, library.bp, notes.bp, trial.bp):
         app.register_blueprint(blueprint)
     commands.init_app(app)
     return app

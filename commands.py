@@ -1,6 +1,7 @@
 """Pearl's command line (`flask --app app …`): create the database, import files, fetch
 from PubMed, load the demo papers."""
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
 
 
 def init_app(app):
-    for command in (init_db, import_files, fetch, load_demo, create_user, rerender_notes):
+    for command in (init_db, import_files, fetch, load_demo, create_user, rerender_notes, trial):
         app.cli.add_command(command)
 
 
@@ -145,3 +146,74 @@ def rerender_notes():
                 models.Note.update(html=html).where(models.Note.id == note.id).execute()
                 changed += 1
     click.echo(f"Notes re-rendered: {changed} changed.")
+
+
+@click.group("trial")
+def trial():
+    """Look at, extend or end a reader's trial, or grant full access."""
+
+
+def _reader(email):
+    models.migrate()
+    user = models.User.by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account has the address {email}.")
+    return user
+
+
+def _describe(user):
+    if user.full_access:
+        return f"{user.email}: full access"
+    days = user.trial_days_left()
+    if days is None:
+        return f"{user.email}: no trial started"
+    ends = user.trial_ends_at.strftime("%d %b %Y %H:%M UTC")
+    return (
+        f"{user.email}: {days} days left (ends {ends})" if days else f"{user.email}: ended {ends}"
+    )
+
+
+@trial.command("show")
+@with_appcontext
+@click.argument("email")
+def trial_show(email):
+    """Say where a reader's trial stands."""
+    click.echo(_describe(_reader(email)))
+
+
+@trial.command("extend")
+@with_appcontext
+@click.argument("email")
+@click.option("--days", type=click.IntRange(1, 3650), default=7, show_default=True)
+def trial_extend(email, days):
+    """Give a reader more days (from now, if their trial has already ended)."""
+    user = _reader(email)
+    start = max(user.trial_ends_at or models.utcnow(), models.utcnow())
+    user.trial_ends_at = start + datetime.timedelta(days=days)
+    with models.db.atomic():
+        user.save()
+    click.echo(_describe(user))
+
+
+@trial.command("end")
+@with_appcontext
+@click.argument("email")
+def trial_end(email):
+    """End a reader's trial now (and take away full access)."""
+    user = _reader(email)
+    user.trial_ends_at, user.full_access = models.utcnow(), False
+    with models.db.atomic():
+        user.save()
+    click.echo(_describe(user))
+
+
+@trial.command("grant")
+@with_appcontext
+@click.argument("email")
+def trial_grant(email):
+    """Give a reader full access to the journal, with no end date."""
+    user = _reader(email)
+    user.full_access = True
+    with models.db.atomic():
+        user.save()
+    click.echo(_describe(user))

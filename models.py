@@ -6,13 +6,16 @@ at the bottom of this module, so the rest of the code runs unchanged on PostgreS
 
 import datetime
 import functools
+import hashlib
 import html
 import json
 import re
+import secrets
 
 from flask_login import UserMixin
 from peewee import (
     SQL,
+    BooleanField,
     CharField,
     DatabaseProxy,
     DateTimeField,
@@ -24,6 +27,8 @@ from peewee import (
     fn,
 )
 from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as migrate_schema
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -262,6 +267,10 @@ class User(UserMixin, BaseModel):
     created_at = DateTimeField(default=utcnow)
     library_kind = CharField(null=True)  # institutional full text: "ezproxy" | "openurl"
     library_base = TextField(null=True)
+    trial_ends_at = DateTimeField(null=True)  # the Medical Journal of You's free trial
+    full_access = BooleanField(default=False)  # granted by an admin: no trial needed
+
+    TRIAL_DAYS = 21
 
     @staticmethod
     def normalise_email(email):
@@ -278,12 +287,76 @@ class User(UserMixin, BaseModel):
     def check_password(self, password):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
+    def start_trial(self, now=None):
+        """Start the 21-day trial, once: a reader who had one (or full access) keeps theirs."""
+        if self.trial_ends_at is None and not self.full_access:
+            self.trial_ends_at = (now or utcnow()) + datetime.timedelta(days=self.TRIAL_DAYS)
+
+    def trial_days_left(self, now=None):
+        """Whole days left in the trial, counting today (0 once it has ended); None when the
+        reader has full access or never started a trial."""
+        if self.full_access or self.trial_ends_at is None:
+            return None
+        remaining = self.trial_ends_at - (now or utcnow())
+        if remaining <= datetime.timedelta(0):
+            return 0
+        return remaining.days + (1 if remaining.seconds or remaining.microseconds else 0)
+
+    @property
+    def has_journal(self):
+        """Whether the journal is open to this reader: full access or a running trial."""
+        return self.full_access or bool(self.trial_days_left())
+
     @property
     def library(self):
         """The institutional access setting as the views use it, or None."""
         if self.library_kind and self.library_base:
             return {"kind": self.library_kind, "base": self.library_base}
         return None
+
+
+class LoginToken(BaseModel):
+    """A single-use sign-in link sent by email. Only a hash of the token is stored, so a
+    leaked database cannot be used to sign in."""
+
+    token_hash = CharField(unique=True)
+    email = CharField()
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    LIFETIME = datetime.timedelta(hours=24)
+
+    @staticmethod
+    def _hash(token):
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, email, now=None):
+        """A new token for `email` (returned once, never stored as such)."""
+        token = secrets.token_urlsafe(32)
+        now = now or utcnow()
+        cls.create(token_hash=cls._hash(token), email=User.normalise_email(email),
+                   created_at=now, expires_at=now + cls.LIFETIME)  # fmt: skip
+        return token
+
+    @classmethod
+    def redeem(cls, token, now=None):
+        """The email the token was sent to, marking it used; None if unknown, used or expired.
+        One conditional UPDATE, so two clicks racing cannot both succeed."""
+        now = now or utcnow()
+        claimed = (
+            cls.update(used_at=now)
+            .where(
+                (cls.token_hash == cls._hash(token))
+                & cls.used_at.is_null()
+                & (cls.expires_at > now)
+            )
+            .execute()
+        )
+        if not claimed:
+            return None
+        return cls.get(cls.token_hash == cls._hash(token)).email
 
 
 class Note(BaseModel):
@@ -421,7 +494,23 @@ def _migration_2():
     db.create_tables([User, Note])
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2}
+def _migration_3():
+    # Migration 2 creates `user` from today's model, so on a new database these columns
+    # are already there; only databases made before this migration need them added.
+    migrator = SchemaMigrator.from_database(db.obj)
+    existing = {column.name for column in db.get_columns("user")}
+    new = {"trial_ends_at": User.trial_ends_at, "full_access": User.full_access}
+    migrate_schema(
+        *(
+            migrator.add_column("user", name, field)
+            for name, field in new.items()
+            if name not in existing
+        )
+    )
+    db.create_tables([LoginToken])
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
 
 
 def migrate():

@@ -16,13 +16,15 @@ DATA = Path(__file__).parent / "data"
 DEMO_FILE = ROOT / "demo" / "medline16n0902.xml.gz"
 
 
-def make_app(tmp_path, database):
+def make_app(tmp_path, database, **config):
     return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
             "DATABASE_URL": f"sqlite:///{database}",
             "INSTANCE_PATH": str(tmp_path / "instance"),
+            "RATELIMIT_ENABLED": False,  # tests about limits switch it back on
+            **config,
         }
     )
 

@@ -1,12 +1,12 @@
 """Accounts: sign up, sign in (with "remember me"), sign out. Sign-in errors never say
 whether an address has an account, and only same-site `next` URLs are followed."""
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts import AccountError, create_account
-from models import User
+from models import LoginToken, User, db
 from views.render import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -65,6 +65,24 @@ def signup():
         login_user(user)
         return redirect(_next_url(), 303)
     return render_template("auth/signup.html", form=form, errors=errors, next=_next_url())
+
+
+@bp.get("/auth/<token>")
+def magic_link(token):
+    """Follow an emailed sign-in link: once, within 24 hours. Signs the reader in (creating
+    the account if the address is new) and starts their 21-day trial."""
+    with db.atomic():
+        email = LoginToken.redeem(token)
+        if email is None:
+            return render_template("auth/link_expired.html"), 410
+        user = User.by_email(email) or User(email=email, display_name=email.split("@")[0])
+        user.start_trial()
+        user.save()
+    login_user(user, remember=True)
+    days = user.trial_days_left()
+    if days:
+        flash(f"Welcome. Your free trial has started: {days} days left.")
+    return redirect(url_for("articles.index"), 303)
 
 
 @bp.post("/logout")
