@@ -9,9 +9,11 @@ from models import html_to_text, utcnow
 
 htmx = HTMX()
 
-# No page loads anything from another host, and no inline script or style exists to allow.
+# No page loads anything from another host — except the https images readers put in their
+# notes, which the note format promises (shown lazily, with no referrer) — and no inline
+# script or style exists to allow.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; object-src 'none'; "
+    "default-src 'self'; img-src 'self' https:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 

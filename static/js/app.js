@@ -125,6 +125,11 @@ document.addEventListener("keydown", (event) => {
 // After a note is cancelled or saved in place, focus goes to the note.
 document.addEventListener("htmx:afterSettle", (event) => {
   const swapped = event.detail.elt;
+  // An edit box opens with the caret after the text, where the reader goes on writing.
+  const box = document.activeElement;
+  if (box?.matches("textarea.note-body") && swapped?.contains(box)) {
+    box.selectionStart = box.selectionEnd = box.value.length;
+  }
   if (swapped?.id === "notes-help") {
     document.getElementById("notes-help-toggle")?.focus();
   } else if (swapped?.matches?.("article.note") && !swapped.querySelector("[autofocus]")) {
