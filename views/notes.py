@@ -16,7 +16,6 @@ from views.render import fragment, page, safe_next, wants_fragment
 bp = Blueprint("notes", __name__)
 
 
-
 def get_note(note_id, owner=None, deleted=False):
     """The note, if the reader may see it (404 otherwise); with `owner`, also theirs (403)."""
     note = Note.get_or_none(Note.id == note_id)
