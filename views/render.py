@@ -49,7 +49,7 @@ def page(template, block, status=200, **context):
 
 
 def time_ago(moment, now=None):
-    """ "just now", "5 minutes ago", "3 days ago", then the date (naive UTC timestamps)."""
+    """How long ago a naive-UTC `moment` was: "just now", "5 minutes ago", "3 days ago"."""
     seconds = int(((now or utcnow()) - moment).total_seconds())
     for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800),
                        ("day", 86_400), ("hour", 3_600), ("minute", 60)):  # fmt: skip
@@ -60,7 +60,7 @@ def time_ago(moment, now=None):
 
 
 def exact_time(moment):
-    """ "24 Nov 2026, 08:49 UTC": shown on hover."""
+    """The moment as "24 Nov 2026, 08:49 UTC", shown on hover."""
     return moment.strftime("%-d %b %Y, %H:%M UTC")
 
 
