@@ -115,3 +115,10 @@ class AuthActions:
 @pytest.fixture
 def auth(app, client):
     return AuthActions(app, client)
+
+
+def textarea_value(element):
+    """A <textarea>'s value as a browser reads it: HTML drops one line break right after the
+    opening tag (html.parser keeps it)."""
+    text = element.text
+    return text[1:] if text.startswith("\n") else text
