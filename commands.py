@@ -20,7 +20,9 @@ DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
 
 
 def init_app(app):
-    for command in (init_db, import_files, fetch, load_demo, create_user, rerender_notes, trial):
+    for command in (
+        init_db, import_files, fetch, load_demo, create_user, rerender_notes, trial, publish_issues,
+    ):  # fmt: skip
         app.cli.add_command(command)
 
 
@@ -148,6 +150,30 @@ def rerender_notes():
     click.echo(f"Notes re-rendered: {changed} changed.")
 
 
+@click.command("publish-issues")
+@with_appcontext
+@click.option(
+    "--url",
+    default="http://localhost:5000",
+    show_default=True,
+    help="Pearl's public address, for the links in emailed issues.",
+)
+def publish_issues(url):
+    """Put together every reader's issue of the Medical Journal of You that is due, and email
+    it to those who asked. Run it as often as you like (cron, a systemd timer): a reader gets
+    one issue per period, however many times it runs."""
+    from views import journal  # noqa: PLC0415 - the web side renders and sends the emails
+
+    models.migrate()
+    models.Term.refresh(force=True)
+    with current_app.test_request_context(base_url=url):
+        counts = journal.publish_all()
+    click.echo(
+        f"Journal: {counts['issues']} new issues for {counts['readers']} readers; "
+        f"{counts['emailed']} emailed."
+    )
+
+
 @click.group("trial")
 def trial():
     """Look at, extend or end a reader's trial, or grant full access."""
@@ -173,6 +199,12 @@ def _describe(user):
     )
 
 
+def _save(user):
+    with models.db.atomic():
+        user.save()
+    click.echo(_describe(user))
+
+
 @trial.command("show")
 @with_appcontext
 @click.argument("email")
@@ -190,9 +222,7 @@ def trial_extend(email, days):
     user = _reader(email)
     start = max(user.trial_ends_at or models.utcnow(), models.utcnow())
     user.trial_ends_at = start + datetime.timedelta(days=days)
-    with models.db.atomic():
-        user.save()
-    click.echo(_describe(user))
+    _save(user)
 
 
 @trial.command("end")
@@ -202,9 +232,7 @@ def trial_end(email):
     """End a reader's trial now (and take away full access)."""
     user = _reader(email)
     user.trial_ends_at, user.full_access = models.utcnow(), False
-    with models.db.atomic():
-        user.save()
-    click.echo(_describe(user))
+    _save(user)
 
 
 @trial.command("grant")
@@ -214,6 +242,4 @@ def trial_grant(email):
     """Give a reader full access to the journal, with no end date."""
     user = _reader(email)
     user.full_access = True
-    with models.db.atomic():
-        user.save()
-    click.echo(_describe(user))
+    _save(user)

@@ -233,15 +233,10 @@ def _read_journal(record, journal):
         elif tag == "ISOAbbreviation":
             record["journal_iso"] = child.text
         elif tag == "JournalIssue":
-            texts, pub_date = {}, None
-            for part in child:  # one pass: a findtext() each costs more than the walk
-                part_tag = part.tag
-                if part_tag == "PubDate":
-                    pub_date = part if pub_date is None else pub_date
-                elif part_tag not in texts:
-                    texts[part_tag] = part.text or ""
+            texts = _child_texts(child)
             record["volume"] = texts.get("Volume")
             record["issue"] = texts.get("Issue")
+            pub_date = child.find("PubDate")
             if pub_date is not None:
                 _read_pub_date(record, pub_date)
 
