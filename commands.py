@@ -168,9 +168,10 @@ def publish_issues(url):
     models.Term.refresh(force=True)
     with current_app.test_request_context(base_url=url):
         counts = journal.publish_all()
+    issues, readers = counts["issues"], counts["readers"]
     click.echo(
-        f"Journal: {counts['issues']} new issues for {counts['readers']} readers; "
-        f"{counts['emailed']} emailed."
+        f"Journal: {issues} new issue{'s' * (issues != 1)} for {readers} "
+        f"reader{'s' * (readers != 1)}; {counts['emailed']} emailed."
     )
 
 

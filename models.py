@@ -14,11 +14,14 @@ import secrets
 
 from flask_login import UserMixin
 from peewee import (
+    JOIN,
     SQL,
     BooleanField,
+    Case,
     CharField,
     DatabaseProxy,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -269,8 +272,12 @@ class User(UserMixin, BaseModel):
     library_base = TextField(null=True)
     trial_ends_at = DateTimeField(null=True)  # the Medical Journal of You's free trial
     full_access = BooleanField(default=False)  # granted by an admin: no trial needed
+    issue_frequency = CharField(default="weekly")  # the journal's rhythm: daily | weekly | monthly
+    email_issues = BooleanField(default=False)  # send each new issue by email
+    feed_key = CharField(null=True, unique=True)  # the secret in the reader's Atom feed URL
 
     TRIAL_DAYS = 21
+    FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 
     @staticmethod
     def normalise_email(email):
@@ -306,6 +313,19 @@ class User(UserMixin, BaseModel):
     def has_journal(self):
         """Whether the journal is open to this reader: full access or a running trial."""
         return self.full_access or bool(self.trial_days_left())
+
+    @classmethod
+    def with_journal(cls, now=None):
+        """Readers the journal is open to (full access or a running trial), unexecuted."""
+        return cls.select().where(cls.full_access | (cls.trial_ends_at > (now or utcnow())))
+
+    @classmethod
+    def by_feed_key(cls, key):
+        return cls.get_or_none(cls.feed_key == key) if key else None
+
+    def reset_feed_key(self):
+        """A new secret for the Atom feed's address; the old address stops working."""
+        self.feed_key = secrets.token_urlsafe(24)
 
     @property
     def library(self):
@@ -400,6 +420,249 @@ class Note(BaseModel):
         )
 
 
+class Interest(BaseModel):
+    """Something a reader's journal follows: a MeSH heading, a keyword, a journal or a
+    publication type, spelled as the papers spell it."""
+
+    KINDS = {"mesh": "MeSH heading", "keyword": "Keyword", "journal": "Journal",
+             "type": "Publication type"}  # fmt: skip
+    MAX_PER_READER = 30
+    MAX_LENGTH = 200
+
+    user = ForeignKeyField(User, backref="interests", on_delete="CASCADE")
+    kind = CharField()
+    value = CharField()
+    key = CharField()  # the value lowercased: a reader follows a term once, however typed
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "kind", "key"), True),)
+
+    @classmethod
+    def of(cls, user):
+        """The reader's interests in the order they chose them (unexecuted)."""
+        return cls.select().where(cls.user == user).order_by(cls.created_at, cls.id)
+
+    @classmethod
+    def for_reader(cls, interest_id, user):
+        """One of the reader's interests, or None (someone else's is as good as missing)."""
+        return cls.get_or_none((cls.id == interest_id) & (cls.user == user))
+
+    @property
+    def kind_label(self):
+        return self.KINDS[self.kind]
+
+
+class Term(BaseModel):
+    """Every MeSH heading, keyword, journal and publication type the papers carry, with how
+    many papers carry it: what the interests picker suggests. Rebuilt by refresh() when the
+    papers have changed, so a suggestion is one indexed lookup even on 100,000 papers."""
+
+    STAMP = "_stamp"  # one row whose name records which state of the papers the terms reflect
+
+    kind = CharField()
+    key = TextField()  # lowercased name: what suggestions match, and what merges spellings
+    name = TextField()  # the spelling most papers use (keywords can be long)
+    count = IntegerField()
+
+    class Meta:
+        indexes = ((("kind", "key"), True),)
+
+    @classmethod
+    def suggest(cls, kind, text, limit=10):
+        """Terms of `kind` containing `text`, those starting with it first, then the most
+        used (unexecuted)."""
+        key = text.strip().lower()
+        query = cls.select().where(cls.kind == kind)
+        if key:
+            query = query.where(cls.key.contains(key))
+        starts = Case(None, [(cls.key.startswith(key), 0)], 1)
+        return query.order_by(starts, cls.count.desc(), cls.key).limit(limit)
+
+    @classmethod
+    def canonical(cls, kind, text):
+        """How the papers spell `text` (any case), or None when no paper carries it."""
+        term = cls.get_or_none((cls.kind == kind) & (cls.key == text.strip().lower()))
+        return term.name if term else None
+
+    @classmethod
+    def refresh(cls, force=False):
+        """Rebuild the terms if papers were added or removed since the last rebuild (one
+        indexed query when nothing changed); returns whether it rebuilt. Re-imports that only
+        change a record's terms are picked up by `force` (publish-issues uses it)."""
+        stored = cls.select(cls.name).where(cls.kind == cls.STAMP).limit(1)
+        count, newest, last = Article.select(
+            fn.COUNT(Article.pmid), fn.MAX(Article.added_at), stored
+        ).scalar(as_tuple=True)
+        stamp = f"{count}|{newest}"
+        if stamp == last and not force:
+            return False
+        counts = {kind: {} for kind in Interest.KINDS}
+        columns = (Article.mesh, Article.keywords, Article.publication_types, Article.journal_title)
+        for mesh, keywords, types, journal in Article.select(*columns).tuples().iterator():
+            names = {
+                "mesh": [heading["name"] for heading in mesh],
+                "keyword": keywords,
+                # Funding is not a study design nobody follows.
+                "type": [kind for kind in types if not kind.startswith("Research Support")],
+                "journal": [journal] if journal else [],
+            }
+            for kind, values in names.items():
+                seen = counts[kind]
+                # One count per paper; each spelling counted, so the commonest one names the term.
+                for name in {value.strip() for value in values if value and value.strip()}:
+                    spellings = seen.setdefault(name.lower()[: Interest.MAX_LENGTH], {})
+                    spellings[name] = spellings.get(name, 0) + 1
+        rows = [(cls.STAMP, cls.STAMP, stamp, 0)]
+        for kind, terms in counts.items():
+            for key, spellings in terms.items():
+                name = min(spellings, key=lambda spelling: (-spellings[spelling], spelling))
+                rows.append((kind, key, name, sum(spellings.values())))
+        with db.atomic():
+            cls.delete().execute()
+            for start in range(0, len(rows), 500):
+                fields = (cls.kind, cls.key, cls.name, cls.count)
+                cls.insert_many(rows[start : start + 500], fields=fields).execute()
+        return True
+
+
+class Issue(BaseModel):
+    """One issue of a reader's Medical Journal of You: the papers added to Pearl between
+    `covers_from` and `covers_until` that match their interests. One per reader and period
+    (a unique index), so assembling twice never makes a duplicate."""
+
+    user = ForeignKeyField(User, backref="issues", on_delete="CASCADE")
+    number = IntegerField()  # the reader's running number, as some journals count: No. 1, 2 …
+    volume = IntegerField()  # one volume per calendar year, from the year of the first issue
+    frequency = CharField()
+    period_start = DateTimeField()
+    period_end = DateTimeField()
+    covers_from = DateTimeField(null=True)  # None: the first issue draws on the whole library
+    covers_until = DateTimeField()  # where the next issue starts: no paper is missed or repeated
+    created_at = DateTimeField(default=utcnow)
+    emailed_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "period_start"), True), (("user", "number"), True))
+
+    @staticmethod
+    def period_for(frequency, moment):
+        """(start, end) of the daily, weekly (from Monday) or monthly period holding `moment`,
+        in naive UTC like every stored timestamp."""
+        day = datetime.datetime.combine(moment.date(), datetime.time())
+        if frequency == "daily":
+            return day, day + datetime.timedelta(days=1)
+        if frequency == "monthly":
+            start = day.replace(day=1)
+            return start, (start + datetime.timedelta(days=32)).replace(day=1)
+        start = day - datetime.timedelta(days=day.weekday())
+        return start, start + datetime.timedelta(days=7)
+
+    @classmethod
+    def of(cls, user):
+        """The reader's issues, newest first (unexecuted)."""
+        return cls.select().where(cls.user == user).order_by(cls.number.desc())
+
+    @classmethod
+    def numbered(cls, user, number):
+        return cls.get_or_none((cls.user == user) & (cls.number == number))
+
+    @classmethod
+    def archive(cls, user):
+        """The reader's issues, newest first, each with `total`, `unread` and `stars` counted
+        in the same query."""
+        unread = fn.SUM(Case(None, [(IssueEntry.read_at.is_null(), 1)], 0))
+        stars = fn.SUM(Case(None, [(IssueEntry.starred == True, 1)], 0))  # noqa: E712
+        return (
+            cls.of(user)
+            .select_extend(
+                fn.COUNT(IssueEntry.id).alias("total"),
+                unread.alias("unread"),
+                stars.alias("stars"),
+            )
+            .join(IssueEntry, JOIN.LEFT_OUTER)
+            .group_by(cls.id)
+        )
+
+    @property
+    def period_label(self):
+        """ "week of 16 Nov 2026", "24 Nov 2026" or "November 2026"."""
+        if self.frequency == "daily":
+            return self.period_start.strftime("%-d %b %Y")
+        if self.frequency == "monthly":
+            return self.period_start.strftime("%B %Y")
+        return self.period_start.strftime("week of %-d %b %Y")
+
+    @property
+    def label(self):
+        """ "Vol. 1, No. 3 · week of 16 Nov 2026" """
+        return f"Vol. {self.volume}, No. {self.number} · {self.period_label}"
+
+
+class IssueEntry(BaseModel):
+    """A paper in an issue: where the table of contents files it, why it is there, and what
+    the reader has done with it (read, starred)."""
+
+    BEYOND = "Beyond your field"
+
+    issue = ForeignKeyField(Issue, backref="entries", on_delete="CASCADE")
+    # A withdrawn record leaves the issues it was in.
+    article = ForeignKeyField(Article, backref="issue_entries", on_delete="CASCADE")
+    position = IntegerField()  # 1, 2, 3 … in the order the table of contents lists them
+    section = TextField()  # the interest it is filed under, or BEYOND
+    beyond = BooleanField(default=False)
+    reason = TextField()
+    score = FloatField()
+    read_at = DateTimeField(null=True)
+    starred = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("issue", "article"), True), (("issue", "position"), False))
+
+    # What a table of contents shows of a paper (never the abstract).
+    LISTED = (
+        Article.pmid, Article.title, Article.journal_title, Article.journal_abbrev,
+        Article.pub_year, Article.pub_month, Article.pub_day, Article.pub_date_text,
+        Article.publication_types, Article.authors,
+    )  # fmt: skip
+
+    @classmethod
+    def contents(cls, issues):
+        """The entries of `issues` (one issue or several) with their papers, in table-of-
+        contents order (unexecuted)."""
+        issue_ids = [issue.id for issue in issues] if isinstance(issues, list) else [issues.id]
+        return (
+            cls.select(cls, *cls.LISTED)
+            .join(Article)
+            .where(cls.issue.in_(issue_ids))
+            .order_by(cls.issue, cls.position)
+        )
+
+    @classmethod
+    def for_reader(cls, entry_id, user):
+        """One entry of the reader's issues, with its issue and paper; None if not theirs."""
+        return (
+            cls.select(cls, Issue, *cls.LISTED)
+            .join(Issue)
+            .switch(cls)
+            .join(Article)
+            .where((cls.id == entry_id) & (Issue.user == user))
+            .get_or_none()
+        )
+
+    @classmethod
+    def starred_by(cls, user):
+        """Every paper the reader starred in any issue, newest issue first (unexecuted)."""
+        return (
+            cls.select(cls, Issue, *cls.LISTED)
+            .join(Issue)
+            .switch(cls)
+            .join(Article)
+            .where((Issue.user == user) & (cls.starred == True))  # noqa: E712
+            .order_by(Issue.number.desc(), cls.position)
+        )
+
+
 class Migration(BaseModel):
     """Which numbered migrations have run."""
 
@@ -482,6 +745,30 @@ class _SQLiteSearchIndex:
         )
         return [pmid for (pmid,) in rows]
 
+    # bm25 weights of title, abstract, MeSH and keywords: a term in the title or among the
+    # indexers' headings says more about a paper than one mention in its abstract.
+    WEIGHTS = (3.0, 1.0, 2.0, 2.0)
+
+    def scores_many(self, phrases, limit=500):
+        """For each phrase, {pmid: score} of its best `limit` matches (score = -bm25, higher is
+        better). One statement for all phrases, each MATCH running alone with its LIMIT."""
+        arms, params = [], []
+        for number, phrase in enumerate(phrases):
+            query = ArticleSearch.web_query('"' + phrase.replace('"', " ") + '"')
+            if not query:
+                continue
+            arms.append(
+                f"SELECT * FROM (SELECT {number} AS phrase, rowid, "
+                "-bm25(article_search, ?, ?, ?, ?) AS score FROM article_search "
+                "WHERE article_search MATCH ? ORDER BY score DESC LIMIT ?)"
+            )
+            params += [*self.WEIGHTS, query, limit]
+        scores = [{} for _ in phrases]
+        if arms:
+            for number, pmid, score in db.execute_sql(" UNION ALL ".join(arms), params):
+                scores[number][pmid] = score
+        return scores
+
 
 search_index = _SQLiteSearchIndex()
 
@@ -510,7 +797,27 @@ def _migration_3():
     db.create_tables([LoginToken])
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
+def _migration_4():
+    # The journal: what readers follow, the terms the picker suggests, issues and their
+    # papers. As in migration 3, `user` gets its new columns only if it predates them.
+    migrator = SchemaMigrator.from_database(db.obj)
+    existing = {column.name for column in db.get_columns("user")}
+    new = {
+        "issue_frequency": User.issue_frequency,
+        "email_issues": User.email_issues,
+        "feed_key": User.feed_key,
+    }
+    migrate_schema(
+        *(
+            migrator.add_column("user", name, field)
+            for name, field in new.items()
+            if name not in existing
+        )
+    )
+    db.create_tables([Interest, Term, Issue, IssueEntry])
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
 
 
 def migrate():

@@ -1,6 +1,7 @@
 """Fixtures: a fresh app on its own SQLite file per test (copied from a demo database built
 once per session), the test client, an htmx client, and the CLI runner."""
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -57,6 +58,25 @@ def app(tmp_path, demo_database):
     shutil.copy(demo_database, database)
     yield make_app(tmp_path, database)
     models.db.close()
+
+
+@pytest.fixture
+def queries():
+    """The SQL statements peewee runs while the test makes its request."""
+    statements = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            statements.append(record.getMessage())
+
+    logger = logging.getLogger("peewee")
+    handler = Collect(level=logging.DEBUG)
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield statements
+    logger.removeHandler(handler)
+    logger.setLevel(previous)
 
 
 @pytest.fixture

@@ -1,27 +1,6 @@
 """Queries per page, pinned (as peewee's own tests do) so an N+1 cannot creep in."""
 
-import logging
-
 import pytest
-
-
-@pytest.fixture
-def queries():
-    """The SQL statements peewee runs while the test makes its request."""
-    statements = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            statements.append(record.getMessage())
-
-    logger = logging.getLogger("peewee")
-    handler = Collect(level=logging.DEBUG)
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    yield statements
-    logger.removeHandler(handler)
-    logger.setLevel(previous)
 
 
 @pytest.mark.parametrize(
@@ -53,8 +32,13 @@ def test_signed_in_paper_page_with_many_notes_stays_at_three_queries(client, aut
         for number in range(50):
             author = user if number % 2 else other
             source = f"Pearl number {number}: *check* the K<sup>+</sup>."
-            models.Note.create(article=24997269, author=author, source=source,
-                               html=markup.render(source, f"n{number}"), visibility="shared")
+            models.Note.create(
+                article=24997269,
+                author=author,
+                source=source,
+                html=markup.render(source, f"n{number}"),
+                visibility="shared",
+            )
     auth.login()
     queries.clear()
     response = client.get("/articles/24997269")

@@ -82,7 +82,8 @@ def magic_link(token):
     days = user.trial_days_left()
     if days:
         flash(f"Welcome. Your free trial has started: {days} days left.")
-    return redirect(url_for("articles.index"), 303)
+    # The journal: on a first sign-in it opens the interests picker.
+    return redirect(url_for("journal.show"), 303)
 
 
 @bp.post("/logout")

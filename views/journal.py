@@ -1,0 +1,438 @@
+"""The Medical Journal of You: the reader's issues (latest, archive, starred), marking papers
+read and starred, the interests picker with its autocomplete, delivery settings, the Atom
+feed, and a sample issue for visitors. Every route answers htmx with a fragment and anything
+else with a whole page (or a 303 after a POST), so the journal also works with JavaScript off.
+
+The journal is for readers with full access or a running trial. Others get the "Your trial
+has ended" page with status 403: the reader is known, but the journal is not open to them,
+and a feed reader, a script or a cache must not take that page for an issue. The page itself
+renders normally in a browser and links to what stays readable (notes, starred papers)."""
+
+import logging
+import smtplib
+from itertools import groupby
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from peewee import IntegrityError
+
+import journal
+import mail
+from models import Article, Interest, Issue, IssueEntry, Note, Term, User, db, utcnow
+from views.render import fragment, page, wants_fragment
+
+bp = Blueprint("journal", __name__)
+log = logging.getLogger("pearl.journal")
+
+SAMPLE_INTERESTS = 10  # a visitor's sample follows at most this many
+FEED_ISSUES = 20
+
+
+# --- who may read the journal ---
+
+
+def _reader():
+    """The signed-in reader whose journal is open. Otherwise the request ends here: signed-out
+    readers go to sign-in (and come back), others get the trial-ended page (403)."""
+    if not current_user.is_authenticated:
+        if request.method != "GET":
+            back = url_for("journal.show")
+        else:
+            back = request.full_path if request.query_string else request.path
+        abort(_go(url_for("auth.login", next=back)))
+    if not current_user.has_journal:
+        if wants_fragment():
+            # A button pressed as the trial ran out: the whole page says why, not a silent 403.
+            abort(_go(url_for("journal.show")))
+        abort(make_response(_ended_page(current_user), 403))
+    return current_user._get_current_object()
+
+
+def _go(target):
+    """Send the browser to `target`: htmx by HX-Redirect, anything else by a redirect."""
+    if wants_fragment():
+        response = current_app.response_class(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 302 if request.method == "GET" else 303)
+
+
+def _ended_page(reader):
+    """The trial-ended page: the reader's notes and starred papers stay one click away."""
+    notes = (
+        Note.visible_to(reader)
+        .select_extend(Article.pmid, Article.title)
+        .switch(Note)
+        .join(Article)
+        .where(Note.author == reader)
+        .order_by(Note.updated_at.desc())
+        .limit(50)
+    )
+    starred = IssueEntry.starred_by(reader).limit(50)
+    return render_template("journal/ended.html", notes=list(notes), starred=list(starred))
+
+
+# --- issues ---
+
+
+@bp.get("/journal")
+def show():
+    """The latest issue, assembled now if one is due; the interests picker until the reader
+    follows something."""
+    reader = _reader()
+    issue, created = journal.publish(reader)
+    if issue is None:
+        return redirect(url_for("journal.interests", welcome=1))
+    if created:
+        deliver(issue)
+    return _issue_page(issue, older=issue.number > 1, newer=False)
+
+
+@bp.get("/journal/issues/<int:number>")
+def issue(number):
+    """One issue: its table of contents, grouped by section."""
+    reader = _reader()
+    # The issue and its neighbours in one query: the pager needs to know they exist.
+    nearby = Issue.of(reader).where(Issue.number.between(number - 1, number + 1))
+    around = {i.number: i for i in nearby}
+    if number not in around:
+        abort(404, description=f"Your journal has no issue No. {number}.")
+    return _issue_page(around[number], older=number - 1 in around, newer=number + 1 in around)
+
+
+def _issue_page(issue, older, newer, notice=None):
+    entries = list(IssueEntry.contents(issue))
+    context = {
+        "issue": issue,
+        "sections": journal.sections(entries),
+        "entries": entries,
+        "unread": sum(1 for entry in entries if entry.read_at is None),
+        "older": older,
+        "newer": newer,
+        "notice": notice,
+    }
+    return page("journal/issue.html", "issue", **context)
+
+
+@bp.get("/journal/issues")
+def archive():
+    """Every past issue, newest first, with how many papers are unread and starred."""
+    reader = _reader()
+    return page("journal/archive.html", "archive", issues=list(Issue.archive(reader)))
+
+
+@bp.get("/journal/starred")
+def starred():
+    """Every paper the reader starred, from all their issues."""
+    reader = _reader()
+    entries = list(IssueEntry.starred_by(reader))
+    return page("journal/starred.html", "starred", entries=entries)
+
+
+@bp.post("/journal/issues/<int:number>/read")
+def mark_issue_read(number):
+    """Mark every paper of an issue read; the issue comes back."""
+    reader = _reader()
+    issue = Issue.numbered(reader, number)
+    if issue is None:
+        abort(404, description=f"Your journal has no issue No. {number}.")
+    with db.atomic():
+        IssueEntry.update(read_at=utcnow()).where(
+            (IssueEntry.issue == issue) & IssueEntry.read_at.is_null()
+        ).execute()
+    if wants_fragment():
+        return _issue_page(issue, older=None, newer=None, notice="Every paper marked read.")
+    return redirect(url_for("journal.issue", number=number), 303)
+
+
+def _entry(entry_id, reader):
+    entry = IssueEntry.for_reader(entry_id, reader)
+    if entry is None:
+        abort(404, description="There is no such paper in your issues.")
+    return entry
+
+
+def _entry_answer(entry, focus):
+    if wants_fragment():
+        return fragment("journal/_entry.html", entry=entry, interactive=True, focus=focus)
+    number = entry.issue.number
+    return redirect(url_for("journal.issue", number=number, _anchor=f"entry-{entry.id}"), 303)
+
+
+@bp.post("/journal/entries/<int:entry_id>/read")
+def mark_read(entry_id):
+    """Mark a paper read (read=1) or unread (read=0); the entry comes back in place."""
+    entry = _entry(entry_id, _reader())
+    entry.read_at = utcnow() if request.form.get("read", "1") == "1" else None
+    with db.atomic():
+        entry.save(only=[IssueEntry.read_at])
+    return _entry_answer(entry, "read")
+
+
+@bp.post("/journal/entries/<int:entry_id>/star")
+def star(entry_id):
+    """Star a paper (starred=1) or take the star off (starred=0); the entry comes back."""
+    entry = _entry(entry_id, _reader())
+    entry.starred = request.form.get("starred", "1") == "1"
+    with db.atomic():
+        entry.save(only=[IssueEntry.starred])
+    return _entry_answer(entry, "star")
+
+
+# --- interests ---
+
+
+def _picker(reader, **state):
+    """What the interests picker shows; `state` carries what was typed, an error, a message."""
+    context = {"kinds": Interest.KINDS, "kind": "mesh", "q": "", "suggestions": [],
+               "error": None, "notice": None, "autofocus": False}  # fmt: skip
+    context.update(state)
+    if "interests" not in context:
+        context["interests"] = list(Interest.of(reader))
+    return context
+
+
+@bp.get("/journal/interests")
+def interests():
+    """The interests picker: what the journal follows, and a search to add more."""
+    reader = _reader()
+    welcome = request.args.get("welcome") == "1"
+    Term.refresh()  # one query when no paper has come or gone since the last time
+    return page("journal/interests.html", "interests", **_picker(reader, welcome=welcome))
+
+
+@bp.post("/journal/interests")
+def add_interest():
+    """Follow a term: a suggestion picked (pick=kind:name) or one typed (kind, q). The
+    picker comes back with it in the list; a term it cannot take comes back with why (422)."""
+    reader = _reader()
+    if "pick" in request.form:
+        kind, _, value = request.form["pick"].partition(":")
+    else:
+        kind, value = request.form.get("kind", ""), request.form.get("q", "")
+    value = " ".join(value.split())
+    current = list(Interest.of(reader))
+    error = _interest_error(kind, value, current)
+    if error is None:
+        Term.refresh()
+        value = Term.canonical(kind, value) or value
+        try:
+            with db.atomic():
+                added = Interest.create(user=reader, kind=kind, value=value, key=value.lower())
+        except IntegrityError:  # the same term added from another tab a moment ago
+            error = f"You already follow “{value}”."
+    if error:
+        state = {"interests": current, "kind": kind if kind in Interest.KINDS else "mesh",
+                 "q": value, "error": error, "autofocus": True}  # fmt: skip
+        return page("journal/interests.html", "interests", 422, **_picker(reader, **state))
+    if wants_fragment():
+        notice = f"Now following {added.kind_label.lower()} “{added.value}”."
+        state = {"interests": [*current, added], "kind": kind, "autofocus": True, "notice": notice}
+        return page("journal/interests.html", "interests", **_picker(reader, **state))
+    return redirect(url_for("journal.interests", _anchor="interests"), 303)
+
+
+def _interest_error(kind, value, current):
+    """Why the reader cannot follow this, in words; None when they can."""
+    if kind not in Interest.KINDS:
+        return "Choose what to follow: a MeSH heading, a keyword, a journal or a publication type."
+    if not value:
+        return f"Type the {Interest.KINDS[kind].lower()} to follow."
+    if len(value) > Interest.MAX_LENGTH:
+        return f"That is {len(value)} characters; a term has at most {Interest.MAX_LENGTH}."
+    if any(i.kind == kind and i.key == value.lower() for i in current):
+        return f"You already follow “{value}”."
+    if len(current) >= Interest.MAX_PER_READER:
+        return f"You follow {len(current)} terms, the most a journal can: remove one first."
+    return None
+
+
+@bp.post("/journal/interests/<int:interest_id>/delete")
+def remove_interest(interest_id):
+    """Stop following a term; the picker comes back without it."""
+    reader = _reader()
+    interest = Interest.for_reader(interest_id, reader)
+    if interest is None:
+        abort(404, description="You do not follow that.")
+    with db.atomic():
+        interest.delete_instance()
+    if wants_fragment():
+        state = {"autofocus": True, "kind": interest.kind,
+                 "notice": f"No longer following “{interest.value}”."}  # fmt: skip
+        return page("journal/interests.html", "interests", **_picker(reader, **state))
+    return redirect(url_for("journal.interests", _anchor="interests"), 303)
+
+
+def _search_terms():
+    """(kind, q, suggestions) from the query string: at most 10 terms of the papers."""
+    kind = request.args.get("kind", "mesh")
+    kind = kind if kind in Interest.KINDS else "mesh"
+    q = " ".join(request.args.get("q", "").split())[: Interest.MAX_LENGTH]
+    if not q:
+        return kind, q, []
+    suggestions = list(Term.suggest(kind, q))
+    # Nothing found may mean new papers (or a new Pearl): look again once the terms are fresh.
+    if not suggestions and Term.refresh():
+        suggestions = list(Term.suggest(kind, q))
+    return kind, q, suggestions
+
+
+@bp.get("/journal/interests/suggest")
+def suggest():
+    """Autocomplete: up to 10 terms from the papers matching `q` (htmx gets the list alone;
+    without JavaScript the picker page shows it, or the sample page for a visitor)."""
+    kind, q, suggestions = _search_terms()
+    context = {"kind": kind, "q": q, "suggestions": suggestions}
+    if wants_fragment():
+        return fragment("journal/_suggestions.html", **context)
+    if not (current_user.is_authenticated and current_user.has_journal):
+        return redirect(url_for("journal.sample", kind=kind, q=q))
+    reader = current_user._get_current_object()
+    return page("journal/interests.html", "interests", **_picker(reader, **context))
+
+
+# --- settings and the feed ---
+
+
+@bp.route("/journal/settings", methods=["GET", "POST"])
+def settings():
+    """How often the journal comes out, whether each issue is emailed, and the feed address."""
+    reader = _reader()
+    form = {"frequency": reader.issue_frequency, "email_issues": reader.email_issues}
+    if request.method == "GET":
+        return _settings_page(form)
+    form = {"frequency": request.form.get("frequency", ""),
+            "email_issues": request.form.get("email_issues") == "1"}  # fmt: skip
+    if form["frequency"] not in User.FREQUENCIES:
+        form["error"] = "Choose daily, weekly or monthly."
+        return _settings_page(form, 422)
+    reader.issue_frequency, reader.email_issues = form["frequency"], form["email_issues"]
+    with db.atomic():
+        reader.save(only=[User.issue_frequency, User.email_issues])
+    if wants_fragment():
+        return _settings_page(form, notice="Settings saved.")
+    return redirect(url_for("journal.settings"), 303)
+
+
+def _settings_page(form, status_code=200, **context):
+    context.update(form=form, frequencies=User.FREQUENCIES)
+    return page("journal/settings.html", "settings", status_code, **context)
+
+
+@bp.post("/journal/feed-key")
+def reset_feed_key():
+    """A new secret feed address; the old one stops working at once."""
+    reader = _reader()
+    had_one = bool(reader.feed_key)
+    reader.reset_feed_key()
+    with db.atomic():
+        reader.save(only=[User.feed_key])
+    if wants_fragment():
+        form = {"frequency": reader.issue_frequency, "email_issues": reader.email_issues}
+        notice = "New feed address made: the old one no longer works." if had_one else None
+        return _settings_page(form, notice=notice, focus="feed")
+    return redirect(url_for("journal.settings", _anchor="feed"), 303)
+
+
+@bp.get("/journal.atom")
+def feed():
+    """The reader's issues as an Atom feed; the secret `key` in the address stands for
+    signing in (feed readers cannot)."""
+    reader = User.by_feed_key(request.args.get("key", ""))
+    if reader is None:
+        abort(404, description="There is no feed at this address. It may have been reset.")
+    if reader.has_journal:
+        issues = list(Issue.of(reader).limit(FEED_ISSUES))
+        entries = list(IssueEntry.contents(issues)) if issues else []
+    else:
+        issues, entries = [], []
+    by_issue = {key: list(group) for key, group in groupby(entries, lambda e: e.issue_id)}
+    body = render_template("journal/feed.xml", reader=reader, issues=issues, by_issue=by_issue,
+                           sections=journal.sections, updated=_updated(issues, reader))  # fmt: skip
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _updated(issues, reader):
+    moment = issues[0].created_at if issues else reader.trial_ends_at or reader.created_at
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- delivery ---
+
+
+def deliver(issue):
+    """Email `issue` to its reader if they asked for issues by email and it has papers; a
+    failure is logged and leaves it unsent, for the next `publish-issues` to try again."""
+    reader = issue.user
+    if not reader.email_issues or issue.emailed_at is not None:
+        return False
+    entries = list(IssueEntry.contents(issue))
+    if not entries:
+        return False
+    body = render_template("journal/issue_email.txt", issue=issue, reader=reader,
+                           sections=journal.sections(entries))  # fmt: skip
+    try:
+        mail.send(reader.email, f"The Medical Journal of You — {issue.label}", body)
+    except (OSError, smtplib.SMTPException) as error:
+        log.warning("Could not email issue %s to %s: %s", issue.label, reader.email, error)
+        return False
+    issue.emailed_at = utcnow()
+    with db.atomic():
+        issue.save(only=[Issue.emailed_at])
+    return True
+
+
+def publish_all(now=None):
+    """Assemble every due issue and email the current ones not yet sent (the CLI's job).
+    Returns counts: readers, issues, emailed."""
+    counts = {"readers": 0, "issues": 0, "emailed": 0}
+    for reader in User.with_journal(now):
+        counts["readers"] += 1
+        issue, created = journal.publish(reader, now)
+        counts["issues"] += created
+        if issue is not None and not journal.due(reader, issue, now):
+            issue.user = reader
+            counts["emailed"] += deliver(issue)
+    return counts
+
+
+# --- a sample for visitors ---
+
+
+def _sample_interests(values):
+    """Interests from "kind:value" strings (unknown kinds and repeats dropped)."""
+    chosen, seen = [], set()
+    for text in values:
+        kind, _, value = text.partition(":")
+        value = " ".join(value.split())[: Interest.MAX_LENGTH]
+        if kind in Interest.KINDS and value and (kind, value.lower()) not in seen:
+            seen.add((kind, value.lower()))
+            chosen.append(Interest(kind=kind, value=value, key=value.lower()))
+    return chosen[:SAMPLE_INTERESTS]
+
+
+@bp.get("/journal/sample")
+def sample():
+    """ "What will the Medical Journal of You look like?": a visitor picks a few interests
+    and sees an issue built from every paper here (nothing is stored)."""
+    picked = request.args.get("pick")
+    chosen = _sample_interests([*request.args.getlist("interest"), *([picked] if picked else [])])
+    if picked:
+        kind, q, suggestions = request.args.get("kind", "mesh"), "", []
+    else:
+        kind, q, suggestions = _search_terms()
+    entries = journal.sample(chosen) if chosen else []
+    context = {"chosen": chosen, "chosen_values": [f"{i.kind}:{i.value}" for i in chosen],
+               "kinds": Interest.KINDS, "kind": kind, "q": q, "suggestions": suggestions,
+               "entries": entries, "sections": journal.sections(entries)}  # fmt: skip
+    return page("journal/sample.html", "sample", **context)
