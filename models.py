@@ -682,40 +682,36 @@ def open_database(url):
 
 
 class _SQLiteBulk:
-    """Many rows in one statement: the batch travels as one JSON text that SQLite unpacks
-    with json_each. One statement means one step, run with the GIL released, so an import's
-    writer thread overlaps the reader; executemany takes the GIL back after every row and
-    then waits out the reader's switch interval, row after row.
-    (PostgreSQL will get its own twin, e.g. INSERT … SELECT FROM json_to_recordset.)"""
+    """Many rows in one statement: INSERT … VALUES (…), (…), … with every value a parameter.
+    One statement means one step, run with the GIL released, so an import's writer thread
+    overlaps the reader; executemany takes the GIL back after every row and then waits out
+    the reader's switch interval, row after row. (PostgreSQL takes the same statement.)"""
 
     @staticmethod
     @functools.cache
-    def _sql(table, columns, conflict, keep, replace=False):
-        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+    def _sql(table, columns, rows, conflict, keep, replace=False):
+        one_row = "(" + ", ".join("?" * len(columns)) + ")"
         verb = "INSERT OR REPLACE" if replace else "INSERT"
-        sql = f'{verb} INTO "{table}" ({", ".join(columns)}) SELECT {picks} FROM json_each(?)'
+        values = ", ".join([one_row] * rows)
+        sql = f'{verb} INTO "{table}" ({", ".join(columns)}) VALUES {values}'
         if conflict:
             updates = ", ".join(
                 f"{c} = excluded.{c}" for c in columns if c != conflict and c not in keep
             )
-            # "WHERE true" tells SQLite's parser the ON CONFLICT belongs to the INSERT.
-            sql += f" WHERE true ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+            sql += f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
         return sql
 
     def upsert(self, model, rows, conflict, keep=()):
         columns = tuple(model.columns())
-        sql = _SQLiteBulk._sql(model._meta.table_name, columns, conflict, tuple(keep))
-        batch = [[row[column] for column in columns] for row in rows]
-        db.execute_sql(sql, (_BATCH_JSON(batch),))
+        sql = _SQLiteBulk._sql(model._meta.table_name, columns, len(rows), conflict, tuple(keep))
+        db.execute_sql(sql, [row[column] for row in rows for column in columns])
 
     def replace(self, table, columns, rows):
         """INSERT OR REPLACE `rows` (sequences in `columns` order) into `table`."""
-        sql = _SQLiteBulk._sql(table, tuple(columns), None, (), True)
-        db.execute_sql(sql, (_BATCH_JSON(rows),))
+        sql = _SQLiteBulk._sql(table, tuple(columns), len(rows), None, (), True)
+        db.execute_sql(sql, [value for row in rows for value in row])
 
 
-# Datetimes go as SQLite stores them ("2026-11-24 08:49:30.123456").
-_BATCH_JSON = json.JSONEncoder(ensure_ascii=False, default=lambda value: str(value)).encode
 bulk = _SQLiteBulk()
 
 
