@@ -3,6 +3,7 @@ once per session), the test client, an htmx client, and the CLI runner."""
 
 import logging
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,18 @@ def textarea_value(element):
     opening tag (html.parser keeps it)."""
     text = element.text
     return text[1:] if text.startswith("\n") else text
+
+
+@pytest.fixture
+def efetch_server():
+    """A local E-utilities server answering efetch with real PubMed XML (see test_eutils)."""
+    from tests.test_eutils import EfetchServer, load_articles  # noqa: PLC0415
+
+    server = EfetchServer(load_articles())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield server
+    server.release.set()
+    server.shutdown()
+    thread.join()
+    server.server_close()

@@ -3,13 +3,11 @@ against a local E-utilities server, init-db and load-demo."""
 
 import gzip
 import shutil
-import threading
 
 import pytest
 
 import models
 from tests.conftest import DATA, DEMO_FILE
-from tests.test_eutils import EfetchServer, load_articles
 
 
 @pytest.fixture
@@ -132,18 +130,6 @@ def test_load_demo_only_once(empty_app, cli):
 def test_init_db_is_idempotent(empty_app, cli):
     assert cli.invoke(args=["init-db"]).exit_code == 0
     assert "0 migrations applied" in cli.invoke(args=["init-db"]).output
-
-
-@pytest.fixture
-def efetch_server():
-    server = EfetchServer(load_articles())
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    thread.join()
-    server.server_close()
 
 
 def test_fetch_imports_from_eutils_and_reports_missing(empty_app, cli, efetch_server):

@@ -132,15 +132,10 @@ def articles():
 
 
 @pytest.fixture
-def server(articles):
-    server = EfetchServer(articles)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    thread.join()
-    server.server_close()
+def server(articles, efetch_server):
+    """The local efetch server (tests/conftest.py), holding the twelve real articles."""
+    assert len(efetch_server.articles) == len(articles)
+    return efetch_server
 
 
 def client_for(server, **kwargs):
