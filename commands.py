@@ -10,11 +10,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 import accounts
-import eutils
 import importer
 import markup
 import models
 import pubmed
+from pubmed import eutils
 
 DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
 

@@ -12,10 +12,10 @@ from urllib.parse import parse_qs
 import pytest
 from lxml import etree
 
-import eutils
 import importer
 import models
 import pubmed
+from pubmed import eutils
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = [

@@ -1,0 +1,71 @@
+"""Everything that speaks PubMed: readers for its XML, MEDLINE text (.nbib) and RIS files
+(`pubmed.read`), and the E-utilities client (`pubmed.eutils`). Readers yield plain dicts shaped
+like `models.Article` rows, and `Deletion`s, one at a time, so a file of any size is read in
+constant memory."""
+
+import gzip
+from pathlib import Path
+
+from pubmed.medline import parse_medline_lines
+from pubmed.records import Deletion, MalformedFile
+from pubmed.ris import parse_ris_lines
+from pubmed.xml import parse_xml_stream
+
+__all__ = ["Deletion", "FileReader", "MalformedFile", "parse_xml_stream", "read", "sniff"]
+
+
+def read(path):
+    """Records and Deletions from a file of any supported format, chosen by its content."""
+    return FileReader(path)
+
+
+class FileReader:
+    """Iterates the records of one file; `bytes_read` tells how far in it is (progress bars)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.size = self.path.stat().st_size
+        self._raw = None
+
+    @property
+    def bytes_read(self):
+        if self._raw is None or self._raw.closed:
+            return 0 if self._raw is None else self.size
+        return self._raw.tell()
+
+    def __iter__(self):
+        kind = sniff(self.path)
+        with open(self.path, "rb") as raw:
+            self._raw = raw
+            if kind == "xml":
+                stream = gzip.GzipFile(fileobj=raw) if self.path.suffix == ".gz" else raw
+                yield from parse_xml_stream(stream, self.path)
+            elif kind == "medline":
+                yield from parse_medline_lines(_numbered(raw, self.path), self.path)
+            else:
+                yield from parse_ris_lines(_numbered(raw, self.path), self.path)
+
+
+def sniff(path):
+    """ "xml", "medline" or "ris", from the name for XML and from the first text otherwise."""
+    if path.suffix in (".gz", ".xml"):
+        return "xml"
+    head = path.read_bytes()[:4096].decode("utf-8-sig", "replace").lstrip()
+    if head.startswith("<"):
+        return "xml"
+    if head.startswith("TY  -"):
+        return "ris"
+    if head.startswith("PMID-"):
+        return "medline"
+    raise MalformedFile(path, 1, "not PubMed XML, MEDLINE text (.nbib) or RIS")
+
+
+def _numbered(raw, name):
+    """(number, text) for each line of a binary file, decoded one line at a time so a byte
+    that is not UTF-8 is reported on its own line."""
+    for number, line in enumerate(raw, 1):
+        try:
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise MalformedFile(name, number, "is not UTF-8 text") from None
+        yield number, text.rstrip("\r\n")
