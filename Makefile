@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 HTMX := static/vendor/htmx.min.js
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup run test test-dates bench lint clean
 
 setup: $(VENV)/.installed $(HTMX)
 
@@ -30,6 +30,14 @@ run: setup
 
 test: setup
 	$(BIN)/pytest
+
+# The whole suite again as if it were other days (see tests/conftest.py): a leap day, the last
+# seconds of a year (the run crosses midnight), and a Sunday night in UTC on a server whose
+# local time is already Monday (UTC+14). A test that depends on today fails on one of them.
+test-dates: setup
+	PEARL_TEST_DATE=2028-02-29T12:00Z $(BIN)/pytest -q
+	PEARL_TEST_DATE=2031-12-31T23:59:30Z $(BIN)/pytest -q
+	TZ=Pacific/Kiritimati PEARL_TEST_DATE=2029-12-30T23:45Z $(BIN)/pytest -q
 
 bench: setup
 	$(BIN)/python benchmarks/bench_import.py

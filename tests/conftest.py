@@ -1,21 +1,83 @@
 """Fixtures: a fresh app on its own SQLite file per test (copied from a demo database built
-once per session), the test client, an htmx client, and the CLI runner."""
+once per session), the test client, an htmx client, and the CLI runner; and the clock.
 
+The clock: `--today=DATE` (or `PEARL_TEST_DATE=DATE`) runs the whole session as if it were
+that day, its clock ticking from there, so a test that silently depends on today's date fails
+on some day. A test whose outcome depends on the date says which moment it lives in with
+`@pytest.mark.clock("2026-11-26T10:00Z")`: the clock stops there for the whole test, its
+fixtures (sign-in included) too, whatever day the suite runs."""
+
+import datetime
 import logging
+import os
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
+import time_machine
 from bs4 import BeautifulSoup
 
 import importer
 import models
 from app import create_app
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
 DEMO_FILE = ROOT / "demo" / "medline16n0902.xml.gz"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--today",
+        default=os.environ.get("PEARL_TEST_DATE") or None,
+        help="run the suite as if it were this day: 2031-02-28 or 2031-02-28T23:30Z (UTC)",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "clock(moment): the clock stands at `moment` (UTC) for the whole test"
+    )
+
+
+def pytest_report_header(config):
+    today = config.getoption("--today")
+    return f"as if it were {moment(today).isoformat()}" if today else None
+
+
+def moment(value):
+    """A datetime from "2031-02-28", "2031-02-28T23:30Z" or a datetime; naive means UTC."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if not isinstance(value, datetime.datetime):
+        value = datetime.datetime.combine(value, datetime.time())
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_day(request):
+    """The whole session on the day `--today` names (the clock ticks on from there)."""
+    today = request.config.getoption("--today")
+    if not today:
+        yield None
+        return
+    with time_machine.travel(moment(today), tick=True):
+        yield moment(today)
+
+
+@pytest.fixture(autouse=True)
+def clock(request, session_day):
+    """With @pytest.mark.clock(moment): the clock stands at that moment for the whole test.
+    Autouse, so it starts before the test's other function fixtures and covers them too."""
+    marker = request.node.get_closest_marker("clock")
+    if marker is None:
+        yield None
+        return
+    with time_machine.travel(moment(marker.args[0]), tick=False) as traveller:
+        yield traveller
 
 
 def make_app(tmp_path, database, **config):

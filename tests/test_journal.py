@@ -25,6 +25,10 @@ ADDED = datetime.datetime(2026, 11, 20, 8, 0)  # when the demo papers "arrived" 
 THURSDAY = datetime.datetime(2026, 11, 26, 10, 0, tzinfo=datetime.UTC)  # week of Mon 23 Nov
 NEXT_WEEK = datetime.datetime(2026, 12, 2, 7, 0, tzinfo=datetime.UTC)  # week of Mon 30 Nov
 
+# Issues, trials and "days ago" all depend on the day: every test here lives in the week of
+# the first issue, its fixtures (sign-in included) too; tests move on with `at(...)`.
+pytestmark = pytest.mark.clock(THURSDAY)
+
 INTERESTS = [
     ("keyword", "Atrial fibrillation"),
     ("keyword", "Malaria"),

@@ -8,7 +8,6 @@ import shutil
 import socket
 
 import pytest
-import time_machine
 from aiosmtpd.controller import Controller
 
 import models
@@ -121,16 +120,16 @@ def test_new_and_known_addresses_get_identical_responses(client, auth, smtp):
     assert len(smtp.messages) == 2
 
 
+@pytest.mark.clock(START)
 def test_magic_link_signs_in_creates_the_account_and_starts_the_trial(app, client, smtp):
-    with time_machine.travel(START, tick=False):
-        ask(client, "first@example.org")
-        [token] = smtp.links()
-        response = client.get(f"/auth/{token}")
-        assert response.status_code == 303
-        home = soup(client.get("/"))
-        assert home.select_one(".signed-in").text == "Signed in as first"
-        assert home.select_one(".trial-days").text == "21 days left in your trial"
-        assert "21 days left" in home.select_one(".flash").text
+    ask(client, "first@example.org")
+    [token] = smtp.links()
+    response = client.get(f"/auth/{token}")
+    assert response.status_code == 303
+    home = soup(client.get("/"))
+    assert home.select_one(".signed-in").text == "Signed in as first"
+    assert home.select_one(".trial-days").text == "21 days left in your trial"
+    assert "21 days left" in home.select_one(".flash").text
     with app.app_context():
         user = models.User.by_email("first@example.org")
         assert user.trial_ends_at == datetime.datetime(2026, 12, 15, 9, 0)
@@ -149,12 +148,12 @@ def test_link_works_once(client, smtp):
 
 
 @pytest.mark.parametrize(("hours", "works"), [(23.9, True), (24.1, False)])
-def test_link_expires_after_24_hours(client, smtp, hours, works):
-    with time_machine.travel(START, tick=False) as clock:
-        ask(client, "later@example.org")
-        [token] = smtp.links()
-        clock.shift(datetime.timedelta(hours=hours))
-        assert client.get(f"/auth/{token}").status_code == (303 if works else 410)
+@pytest.mark.clock(START)
+def test_link_expires_after_24_hours(client, smtp, clock, hours, works):
+    ask(client, "later@example.org")
+    [token] = smtp.links()
+    clock.shift(datetime.timedelta(hours=hours))
+    assert client.get(f"/auth/{token}").status_code == (303 if works else 410)
 
 
 def test_unknown_token_is_refused(client):
@@ -182,16 +181,16 @@ def test_known_reader_keeps_their_trial_end(app, client, auth, smtp):
         (22, "Your trial has ended."),
     ],
 )
-def test_trial_days_on_day_0_20_21_22(client, smtp, day, shown):
-    with time_machine.travel(START, tick=False) as clock:
-        ask(client, "clock@example.org")
-        [token] = smtp.links()
-        client.get(f"/auth/{token}")
-        clock.shift(datetime.timedelta(days=day))
-        page = soup(client.get("/articles/24997269"))
-        assert shown in page.select_one("#trial").text
-        # Nothing is lost when the trial ends: papers, citations and exports stay open.
-        assert client.get("/articles/24997269.ris").status_code == 200
+@pytest.mark.clock(START)
+def test_trial_days_on_day_0_20_21_22(client, smtp, clock, day, shown):
+    ask(client, "clock@example.org")
+    [token] = smtp.links()
+    client.get(f"/auth/{token}")
+    clock.shift(datetime.timedelta(days=day))
+    page = soup(client.get("/articles/24997269"))
+    assert shown in page.select_one("#trial").text
+    # Nothing is lost when the trial ends: papers, citations and exports stay open.
+    assert client.get("/articles/24997269.ris").status_code == 200
 
 
 def test_rate_limit_per_address_says_when_to_try_again(limited_client, smtp_server):
@@ -225,18 +224,16 @@ def test_development_outbox_when_no_mail_server(app, client, caplog):
     assert any("/auth/" in record.getMessage() for record in caplog.records)
 
 
+@pytest.mark.clock(START)
 def test_admin_cli_extends_ends_and_grants(app, runner, auth):
     auth.create(email="admin.case@example.org")
-    with time_machine.travel(START, tick=False):
-        assert (
-            "no trial started"
-            in runner.invoke(args=["trial", "show", "admin.case@example.org"]).output
-        )
-        extended = runner.invoke(args=["trial", "extend", "admin.case@example.org", "--days", "10"])
-        assert "10 days left" in extended.output
-        ended = runner.invoke(args=["trial", "end", "admin.case@example.org"])
-        assert "ended" in ended.output
-        granted = runner.invoke(args=["trial", "grant", "admin.case@example.org"])
-        assert "full access" in granted.output
+    shown = runner.invoke(args=["trial", "show", "admin.case@example.org"])
+    assert "no trial started" in shown.output
+    extended = runner.invoke(args=["trial", "extend", "admin.case@example.org", "--days", "10"])
+    assert "10 days left" in extended.output
+    ended = runner.invoke(args=["trial", "end", "admin.case@example.org"])
+    assert "ended" in ended.output
+    granted = runner.invoke(args=["trial", "grant", "admin.case@example.org"])
+    assert "full access" in granted.output
     missing = runner.invoke(args=["trial", "show", "nobody@example.org"])
     assert missing.exit_code == 1 and "No account" in missing.output
