@@ -164,3 +164,16 @@ def test_pages_load_nothing_from_other_hosts(client):
             assert element.get(attribute, "/").startswith("/"), element
     assert not page.find_all("script", src=False)
     assert not page.find_all(style=True)
+
+
+def test_htmx_get_of_a_paper_gets_the_whole_paper_fragment(htmx):
+    # What the institutional-access form's Cancel sends from under a paper.
+    response = htmx.get(f"/articles/{PMID}")
+    assert response.status_code == 200
+    fragment = soup(response)
+    assert fragment.find("html") is None
+    assert fragment.select_one("#citation-text").text.startswith("Moxon KA")
+    assert fragment.find("a", string="Full text")["href"].startswith("https://doi.org/")
+    assert fragment.select_one("#style-select option[selected]")["value"] == (
+        "american-medical-association"
+    )

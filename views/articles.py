@@ -7,7 +7,7 @@ import citations
 from models import Article, Note
 from views import library
 from views.auth import signed_in_user
-from views.render import page, wants_fragment
+from views.render import page, page_number, wants_fragment
 
 bp = Blueprint("articles", __name__)
 
@@ -29,18 +29,18 @@ def get_article(pmid):
 @bp.get("/")
 def index():
     """The most recent papers, newest first, a page at a time."""
-    page_number = request.args.get("page", 1, type=int)
+    number = page_number()
     per_page = current_app.config["ARTICLES_PER_PAGE"]
     query = Article.recent()
     total = query.count()
     last_page = max(1, -(-total // per_page))
-    if not 1 <= page_number <= last_page:
-        abort(404, description=f"There is no page {page_number} of papers.")
+    if not 1 <= number <= last_page:
+        abort(404, description=f"There is no page {number} of papers.")
     return page(
         "articles/index.html",
         "article_list",
-        articles=query.paginate(page_number, per_page),
-        page_number=page_number,
+        articles=query.paginate(number, per_page),
+        page_number=number,
         last_page=last_page,
         total=total,
     )
@@ -56,7 +56,7 @@ def paper_page(article, status=200, block="content", **notes_state):
     """The paper's page, or its `block` for htmx. `notes_state` is the notes form's state
     (what was typed, an error), so a refused note comes back with its text."""
     context = panel_context(article, **notes_state)
-    if not wants_fragment():
+    if block == "content" or not wants_fragment():  # the whole paper, not only its notes
         context["full_text_url"] = library.full_text_url(article, library.current_setting())
         context.update(_citation_context(article, citations.DEFAULT_STYLE))
     return page("articles/show.html", block, status, **context)
@@ -65,15 +65,15 @@ def paper_page(article, status=200, block="content", **notes_state):
 def panel_context(article, **state):
     """What the notes panel shows: one page of the notes the reader may see (their total
     comes in the same query), and the form's state; ?page=N and ?help=1 come from the URL."""
-    page_number = max(1, request.args.get("page", 1, type=int))
+    number = max(1, page_number())
     per_page = current_app.config["NOTES_PER_PAGE"]
-    notes = Note.page_on(article, signed_in_user(), page_number, per_page)
+    notes = Note.page_on(article, signed_in_user(), number, per_page)
     total = notes[0].total if notes else 0
     return {
         "article": article,
         "notes": notes,
         "notes_total": total,
-        "notes_page": page_number,
+        "notes_page": number,
         "notes_last_page": max(1, -(-total // per_page)),
         "help_open": request.args.get("help") == "1",
         "body": "",

@@ -11,7 +11,7 @@ import markup
 from models import Article, Note, db, utcnow
 from views.articles import get_article, paper_page
 from views.auth import signed_in_user
-from views.render import fragment, page, safe_next, wants_fragment
+from views.render import database_int, fragment, page, safe_next, wants_fragment
 
 bp = Blueprint("notes", __name__)
 
@@ -93,7 +93,7 @@ def preview():
     status = 422 if error else 200
     if wants_fragment():
         return fragment("notes/_preview.html", status, preview_html=html, preview_error=error)
-    article = Article.get_or_none(Article.pmid == request.form.get("pmid", type=int))
+    article = Article.get_or_none(Article.pmid == request.form.get("pmid", type=database_int))
     if article is None:
         abort(404, description="Preview needs the paper the note is for.")
     context = {

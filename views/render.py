@@ -1,9 +1,11 @@
 """One place decides page or fragment: an htmx request (not a history restore) gets the
 named block of the page template, everything else gets the whole page."""
 
-from flask import render_template
+from flask import abort, render_template, request
 from flask_htmx import HTMX
 from jinja2_fragments.flask import render_block
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from models import html_to_text, utcnow
 
@@ -18,7 +20,44 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# The largest integer SQLite (and PostgreSQL's bigint) can store: an id or page number past it
+# names nothing, and handing it to the database would fail with an OverflowError (a 500).
+LARGEST_ID = 2**63 - 1
+# Pages past this one cannot exist (their offset would overflow), whatever the per-page size.
+LAST_POSSIBLE_PAGE = 2**31
+
+
+class DatabaseIntegerConverter(IntegerConverter):
+    """`<int:…>` in every route, limited to what the database can store: beyond it, a 404.
+    (Not werkzeug's `max=`: a number it refuses makes a POST rule a 405, not a 404.)"""
+
+    def to_python(self, value):
+        number = super().to_python(value)
+        if number > LARGEST_ID:
+            raise NotFound(f"There is nothing numbered {value} in this Pearl.")
+        return number
+
+
+def database_int(text):
+    """An int the database can store, for `request.form.get(…, type=database_int)`."""
+    number = int(text)
+    if not -LARGEST_ID <= number <= LARGEST_ID:
+        raise ValueError(f"{text} is beyond the largest id")
+    return number
+
+
+def page_number():
+    """?page=N from the URL (1 when absent or not a number); a page no list can have is a
+    404 rather than a database error."""
+    number = request.args.get("page", 1, type=int)
+    if number > LAST_POSSIBLE_PAGE:
+        abort(404, description=f"There is no page {number}.")
+    return number
+
+
 def init_app(app):
+    # Before any blueprint is registered, so every <int:…> rule uses it.
+    app.url_map.converters["int"] = DatabaseIntegerConverter
     htmx.init_app(app)
     app.add_template_filter(html_to_text)
     app.add_template_filter(time_ago)
