@@ -2,10 +2,13 @@
 from PubMed, load the demo papers."""
 
 import datetime
+import errno
+import functools
 import sys
 from pathlib import Path
 
 import click
+import peewee
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -23,7 +26,31 @@ def init_app(app):
     for command in (
         init_db, import_files, fetch, load_demo, create_user, rerender_notes, trial, publish_issues,
     ):  # fmt: skip
-        app.cli.add_command(command)
+        app.cli.add_command(_one_line_errors(command))
+
+
+def _one_line_errors(command):
+    """The command (and a group's subcommands) ending with one line that says what went wrong
+    when the database or the disk refuses, instead of a traceback."""
+    for subcommand in getattr(command, "commands", {}).values():
+        _one_line_errors(subcommand)
+    if command.callback is None:
+        return command
+    callback = command.callback
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except peewee.OperationalError as error:
+            raise click.ClickException(models.database_problem(error)) from None
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            raise click.ClickException(models.database_problem("disk is full")) from None
+
+    command.callback = run
+    return command
 
 
 @click.command("init-db")
@@ -50,9 +77,14 @@ def import_files(files):
         summary = importer.Summary()
         try:
             _import_with_progress(name, summary)
-        except pubmed.MalformedFile as error:
+        except (pubmed.MalformedFile, peewee.OperationalError) as error:
             failed.append(name)
-            click.secho(f"Error: {error}", fg="red", err=True)
+            problem = (
+                error
+                if isinstance(error, pubmed.MalformedFile)
+                else f"{name}: " + (models.database_problem(error))
+            )
+            click.secho(f"Error: {problem}", fg="red", err=True)
             click.echo(f"{name}: stopped; {summary} before the error.", err=True)
         else:
             click.echo(f"{name}: {summary}")

@@ -9,8 +9,10 @@ import functools
 import hashlib
 import html
 import json
+import os
 import re
 import secrets
+import shutil
 
 from flask_login import UserMixin
 from peewee import (
@@ -26,10 +28,11 @@ from peewee import (
     IntegerField,
     Model,
     SmallIntegerField,
+    SqliteDatabase,
     TextField,
     fn,
 )
-from playhouse.db_url import connect
+from playhouse import db_url
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_schema
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
@@ -673,12 +676,57 @@ class Migration(BaseModel):
 # --- the engine-specific corner ---
 
 
+class PearlSqliteDatabase(SqliteDatabase):
+    """SQLite as Pearl needs it with several processes writing at once (an import, the web
+    server, `publish-issues` from cron).
+
+    Every transaction begins IMMEDIATE, taking the write lock up front and waiting for it
+    (busy_timeout): a deferred transaction that reads and then writes fails at once with
+    "database is locked" when another connection wrote in between, whatever the timeout.
+    """
+
+    def __init__(self, database, **options):
+        super().__init__(database, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **options)
+
+    def rollback(self):
+        # SQLite rolls a transaction back by itself on some errors (a full disk above all);
+        # a second ROLLBACK would then fail with "no transaction is active" and bury the cause.
+        if self.is_closed() or self.connection().in_transaction:
+            super().rollback()
+
+
+def _disk_is_full(room=256 * 1024):
+    """Whether the SQLite database's disk has less than `room` bytes free."""
+    path = getattr(db.obj, "database", None)
+    if not isinstance(db.obj, SqliteDatabase) or not path or path == ":memory:":
+        return False
+    return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < room
+
+
 def open_database(url):
     """Connect `db` to the database at `url` (sqlite:///path or postgresql://…)."""
-    options = {"pragmas": SQLITE_PRAGMAS} if url.startswith("sqlite") else {}
-    database = connect(url, **options)
+    if url.startswith("sqlite"):
+        database = PearlSqliteDatabase(**db_url.parse(url))
+    else:
+        database = db_url.connect(url)
     db.initialize(database)
     return database
+
+
+def database_problem(error):
+    """What a database error means for the person who met it, in one sentence."""
+    text = str(error)
+    # On a full disk SQLite often says only "disk I/O error" (it could not create the WAL):
+    # the disk itself tells.
+    if "disk is full" in text or _disk_is_full():
+        return "the disk is full: nothing more can be saved until space is freed"
+    if "locked" in text or "busy" in text:
+        seconds = SQLITE_PRAGMAS["busy_timeout"] // 1000
+        return (
+            f"the database is busy: another process kept it locked for over {seconds} "
+            "seconds; try again"
+        )
+    return f"the database refused the change ({text})"
 
 
 class _SQLiteBulk:

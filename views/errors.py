@@ -1,13 +1,37 @@
-"""Error pages: one handler renders every HTTP error as a real page with its status."""
+"""Error pages: one handler renders every HTTP error as a real page with its status, and one
+answers when the database itself cannot be reached or written (a full disk, a lock held too
+long) without touching it again, giving back what the reader typed."""
 
-from flask import render_template
+import json
+
+import peewee
+from flask import current_app, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from models import database_problem
+from views.render import wants_fragment
 
 
 def init_app(app):
     app.register_error_handler(HTTPException, show)
+    app.register_error_handler(peewee.OperationalError, database_unavailable)
 
 
 def show(error):
     """The error page: what went wrong, in words, with the right status code."""
     return render_template("error.html", error=error), error.code
+
+
+def database_unavailable(error):
+    """503, saying what happened. htmx leaves the page as it is (the typed text stays in its
+    box) and app.js shows the message; a plain form gets a page with the text to copy."""
+    problem = database_problem(error)
+    if wants_fragment():
+        message = f"That was not saved: {problem}. Nothing on this page was lost."
+        headers = {"HX-Reswap": "none", "HX-Trigger": json.dumps({"pearl:request-error": message})}
+        return "", 503, headers
+    # Rendered without the context processors, which read the database (the signed-in
+    # reader, their trial): this page must not touch it again.
+    typed = request.form.get("body", "") if request.method == "POST" else ""
+    template = current_app.jinja_env.get_template("database_error.html")
+    return template.render(problem=problem, typed=typed), 503

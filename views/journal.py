@@ -396,7 +396,9 @@ def publish_all(now=None):
     """Assemble every due issue and email the current ones not yet sent (the CLI's job).
     Returns counts: readers, issues, emailed."""
     counts = {"readers": 0, "issues": 0, "emailed": 0}
-    for reader in User.with_journal(now):
+    # The readers are read whole first: a loop over an open SELECT would keep its read
+    # snapshot across the commits below and could not write once others had.
+    for reader in list(User.with_journal(now)):
         counts["readers"] += 1
         issue, created = journal.publish(reader, now)
         counts["issues"] += created

@@ -4,11 +4,12 @@ otherwise, so the panel also works with JavaScript off."""
 
 from urllib.parse import urlsplit
 
+import peewee
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import markup
-from models import Article, Note, db, utcnow
+from models import Article, Note, database_problem, db, utcnow
 from views.articles import get_article, paper_page
 from views.auth import signed_in_user
 from views.render import database_int, fragment, page, safe_next, wants_fragment
@@ -70,13 +71,18 @@ def create(pmid):
         state = {"body": markup.normalise(body), "visibility": visibility, "note_error": str(error)}
         return paper_page(article, 422, "notes", **state)
     now = utcnow()
-    with db.atomic():
-        note = Note.create(
-            article=article, author=current_user.id, source=source, html="",
-            visibility=visibility, created_at=now, updated_at=now,
-        )  # fmt: skip
-        note.html = markup.render(source, prefix=f"n{note.id}")
-        note.save(only=[Note.html])
+    try:
+        with db.atomic():
+            note = Note.create(
+                article=article, author=current_user.id, source=source, html="",
+                visibility=visibility, created_at=now, updated_at=now,
+            )  # fmt: skip
+            note.html = markup.render(source, prefix=f"n{note.id}")
+            note.save(only=[Note.html])
+    except peewee.OperationalError as error:
+        state = {"body": markup.normalise(body), "visibility": visibility,
+                 "note_error": not_saved(error)}  # fmt: skip
+        return paper_page(article, 503, "notes", **state)
     if wants_fragment():
         return paper_page(article, block="notes", visibility=visibility, just_saved=note.id)
     return redirect(url_for("articles.show", pmid=pmid, _anchor=f"note-{note.id}"), 303)
@@ -142,8 +148,13 @@ def update(note_id):
         return page("notes/edit_page.html", "edit_form", 422, **context)
     note.source, note.visibility, note.updated_at = source, visibility, utcnow()
     note.html = markup.render(source, prefix=f"n{note.id}")
-    with db.atomic():
-        note.save()
+    try:
+        with db.atomic():
+            note.save()
+    except peewee.OperationalError as error:
+        context = {"note": note, "body": markup.normalise(body), "visibility": visibility,
+                   "note_error": not_saved(error), "visibilities": Note.VISIBILITIES}  # fmt: skip
+        return page("notes/edit_page.html", "edit_form", 503, **context)
     if wants_fragment():
         return fragment("notes/_note.html", note=note, just_saved=note.id)
     return redirect(url_for("articles.show", pmid=note.article_id, _anchor=f"note-{note.id}"), 303)
@@ -176,6 +187,11 @@ def restore(note_id):
     if wants_fragment():
         return fragment("notes/_restored.html", note=note, notes_total=_total(note.article_id))
     return redirect(url_for("articles.show", pmid=note.article_id, _anchor=f"note-{note.id}"), 303)
+
+
+def not_saved(error):
+    """Why a note the reader wrote could not be stored (its text stays in the box)."""
+    return f"Your note was not saved: {database_problem(error)}. Your text is still here."
 
 
 def _total(pmid):

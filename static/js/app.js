@@ -3,15 +3,49 @@
 // Loaded with `defer` after htmx; every page works without it.
 "use strict";
 
-// htmx 2 swaps only 2xx responses by default. A 422 carries the form back with its error
-// next to the field, so it must be swapped too; other errors are left to the browser.
+// htmx 2 swaps only 2xx responses by default. A 422 (what was typed is wrong) and a 503
+// (the server could not store it: a full disk, a busy database) carry the form back with
+// the typed text and the reason next to the field, so they are swapped too. Any other error
+// leaves the page as it is, with what was typed, and says what happened (below).
 htmx.config.responseHandling = [
   { code: "204", swap: false },
   { code: "[23]..", swap: true },
   { code: "422", swap: true, error: false },
+  { code: "503", swap: true, error: false },
   { code: "[45]..", swap: false, error: true },
   { code: "...", swap: false },
 ];
+
+function showRequestError(message) {
+  const box = document.getElementById("request-error");
+  if (!box) return;
+  box.textContent = message;
+  box.hidden = false;
+}
+
+document.addEventListener("htmx:responseError", (event) => {
+  const xhr = event.detail.xhr;
+  showRequestError(
+    `That did not work: the server answered ${xhr.status} ${xhr.statusText}. ` +
+      "Nothing on this page was changed or lost; try again in a moment.",
+  );
+});
+
+// The server's own words, when it could not store something (views/errors.py).
+document.addEventListener("pearl:request-error", (event) => {
+  showRequestError(event.detail.value);
+});
+
+document.addEventListener("htmx:sendError", () => {
+  showRequestError(
+    "Pearl could not be reached. Nothing on this page was changed or lost; try again.",
+  );
+});
+
+document.addEventListener("htmx:beforeRequest", () => {
+  const box = document.getElementById("request-error");
+  if (box) box.hidden = true;
+});
 
 function announce(message) {
   const status = document.getElementById("action-status");
