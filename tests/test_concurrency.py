@@ -1,9 +1,11 @@
-"""Several processes writing one SQLite database, as on a busy site: an import and
+"""Several processes writing one SQLite database, as on a busy site: an import, two imports at
+once, and
 `publish-issues` run to completion while a reader saves notes in another process, and
 neither side meets "database is locked" (write transactions begin IMMEDIATE and wait)."""
 
 import datetime
 import gzip
+import os
 import re
 import subprocess
 import sys
@@ -92,3 +94,22 @@ def test_publish_issues_runs_to_completion_while_notes_are_written(app, note_wri
     with app.app_context():
         assert models.Issue.select().count() == 30
         assert models.Note.select().count() == saved > 0
+
+
+def test_two_imports_at_once_both_complete(app, tmp_path):
+    first = renumbered_demo(tmp_path / "first.xml.gz", copies=4)
+    second = tmp_path / "second.xml.gz"
+    second.write_bytes(first.read_bytes())  # the same records: one adds, the other skips
+    database = app.config["DATABASE_URL"]
+    other = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "import", str(second)],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": database}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    result = app.test_cli_runner().invoke(args=["import", str(first)])
+    out, err = other.communicate(timeout=120)
+    assert result.exit_code == 0, result.output
+    assert other.returncode == 0, err
+    assert "locked" not in result.output + out + err and "Traceback" not in err
+    with app.app_context():
+        assert models.Article.select().count() == 604 + 4 * 604
