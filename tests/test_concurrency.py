@@ -1,7 +1,7 @@
-"""Several processes writing one SQLite database, as on a busy site: an import, two imports at
-once, and
-`publish-issues` run to completion while a reader saves notes in another process, and
-neither side meets "database is locked" (write transactions begin IMMEDIATE and wait)."""
+"""Several processes writing one SQLite database, as on a busy site: an import and
+`publish-issues` run to completion while a reader saves notes in another process, two imports
+run at once, and nobody meets "database is locked" (write transactions begin IMMEDIATE and
+wait for the lock)."""
 
 import datetime
 import gzip
