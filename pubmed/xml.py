@@ -152,6 +152,8 @@ def _read_pub_date(record, pub_date):
     record["pub_day"] = int(day) if day and day.isdigit() else None
     season = texts.get("Season")
     if season:
+        # Read as MEDLINE text writes it ("2001 May-Jun"): month May, as in a MedlineDate.
+        set_date_from_text(record, f"{year} {season}" if year else season)
         record["pub_date_text"] = f"{year} {season}" if year else season
 
 
@@ -193,7 +195,6 @@ def _mesh_heading(heading):
     for qualifier in heading[1:]:
         qualifier_major = qualifier.get("MajorTopicYN") == "Y"
         qualifiers.append([qualifier.text, qualifier_major])
-        major = major or qualifier_major
     return {"name": descriptor.text, "ui": descriptor.get("UI"), "major": major,
             "qualifiers": qualifiers}  # fmt: skip
 

@@ -615,9 +615,14 @@ def test_medline_for_the_seed():
     [
         ({"name": "Humans", "major": False, "qualifiers": []}, "Humans"),
         ({"name": "Neuralgia", "major": True, "qualifiers": []}, "*Neuralgia"),
+        # `major` is the descriptor's own flag: a major qualifier alone stars only itself.
+        (
+            {"name": "Neuralgia", "major": False, "qualifiers": [["immunology", True]]},
+            "Neuralgia/*immunology",
+        ),
         (
             {"name": "Neuralgia", "major": True, "qualifiers": [["immunology", True]]},
-            "Neuralgia/*immunology",
+            "*Neuralgia/*immunology",
         ),
         (
             {
