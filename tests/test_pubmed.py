@@ -250,6 +250,16 @@ def test_an_address_before_the_first_author_is_that_authors(name, pmid, affiliat
     assert all(not a["affiliations"] for a in record["authors"][1:])
 
 
+def test_older_xml_keeps_the_address_on_its_article():
+    # The 2011 layout puts the first author's <Affiliation> on the <Article>, before the
+    # AuthorList.
+    [record] = pubmed.read(DATA / "gemma_pubmed-retracted.xml")
+    assert record["authors"][0]["affiliations"] == [
+        "Department of Biology, Boston College, Chestnut Hill, Massachusetts 02167."
+    ]
+    assert all(not a["affiliations"] for a in record["authors"][1:])
+
+
 def test_every_older_download_keeps_its_address():
     records = list(pubmed.read(DATA / "biopython_pubmed_result2.txt"))
     assert all(r["authors"][0]["affiliations"] for r in records)
