@@ -63,12 +63,13 @@ def medline_record(path, fields):
             (author["affiliations"] if author else pending_affiliations).append(value)
         else:
             _read_field(record, tag, value)
-    # With no author to hold it, an AD has nowhere the page shows it (records without
-    # authors carry no AD in PubMed's own files, so nothing real is lost here).
+    # An AD in a record with no author at all is not kept: an article's affiliations are its
+    # authors' (models.Article.affiliations), and there is no author to give it to.
     return record
 
 
 def _medline_pmid(path, fields):
+    """The record's PMID, wherever its line is; None when it has none."""
     for tag, value, number in fields:
         if tag == "PMID":
             if not value.isdigit():

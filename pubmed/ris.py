@@ -129,18 +129,17 @@ def _ris_date(entry):
     date = (entry.get("date") or entry.get("publication_year") or "").strip()
     if date and not date[:1].isdigit():
         month, _, day = date.partition(" ")
-        parts = [year, month_number(month), day.strip()]
-        return _date_text(parts)
+        return _date_text(year, month_number(month), day.strip())
     year_part, month, day, other = ([*date.split("/", 3), "", "", ""])[:4]
     year = year or year_part[:4]
     other = other.strip().strip("/")
     if other and other != "undefined":
         return f"{year} {other}"  # "2008 Jul-Aug": read as the XML's MedlineDate is
-    return _date_text([year, month_number(month), day])
+    return _date_text(year, month_number(month), day)
 
 
-def _date_text(parts):
-    year, month, day = parts
+def _date_text(year, month, day):
+    """ "2019 Jul 24" from a year, a month number and a day's text (a day only with a month)."""
     month_name = MONTH_ABBREVIATIONS[month - 1].title() if month else None
     day = str(int(day)) if month and day and day.isdigit() and int(day) else None
     return " ".join(p for p in (year, month_name, day) if p)
