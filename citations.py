@@ -22,6 +22,7 @@ from lxml import etree
 from markupsafe import Markup
 
 from models import MONTHS, html_to_text
+from pubmed.records import initials_of
 
 STYLES = {
     "american-medical-association": "AMA",
@@ -105,11 +106,7 @@ def _journal_abbreviation(article):
 
 def _initials(author):
     """PubMed's initials ("JM"), derived from the fore name when the record has none."""
-    if author.get("initials"):
-        return author["initials"]
-    return "".join(
-        part[0].upper() for part in re.split(r"[\s.-]+", author.get("fore") or "") if part
-    )
+    return author.get("initials") or initials_of(author.get("fore"))
 
 
 def _abstract_text(article):
@@ -331,35 +328,46 @@ def format_citation_html(article, style=DEFAULT_STYLE):
 
 
 class _RisWriter(rispy.RisWriter):
-    """rispy's writer without the "1." counter line it puts before each record."""
+    """rispy's writer without the "1." counter line it puts before each record, and with one
+    AD line per affiliation."""
+
+    DEFAULT_LIST_TAGS = [*rispy.LIST_TYPE_TAGS, "AD"]
 
     def set_header(self, count):
         return ""
 
 
 def to_ris(article):
-    """The article as one RIS record (TY JOUR … ER)."""
+    """The article as one RIS record (TY JOUR … ER). Where RIS has no tag of its own, the
+    record uses EndNote's: ET the epub date, C2 the PMCID, OP the original-language title,
+    M3 (type of work) the publication types."""
     first_page, last_page = expand_pages(article.pages)
     reference = _compact(
         {
             "type_of_reference": "JOUR",
             "title": _plain_title(article),
+            "original_publication": html_to_text(article.vernacular_title),
             "authors": [_ris_name(author) for author in article.authors or ()],
+            "author_address": article.affiliations,
             "journal_name": article.journal_title,
             "alternate_title3": article.journal_title,
             "alternate_title1": _journal_abbreviation(article),
+            "alternate_title2": article.journal_iso,
             "year": str(article.pub_year) if article.pub_year else None,
             "date": _ris_date(article),
+            "edition": article.epub_date.replace("-", "/") if article.epub_date else None,
             "volume": article.volume,
             "number": article.issue,
             "start_page": first_page,
             "end_page": last_page,
             "abstract": _abstract_text(article),
             "keywords": _ris_keywords(article),
+            "type_of_work": "; ".join(article.publication_types or ()),
             "doi": article.doi,
             "issn": article.issn,
             "language": article.language,
             "accession_number": str(article.pmid),
+            "custom2": article.pmcid,
             "urls": [f"https://pubmed.ncbi.nlm.nih.gov/{article.pmid}/"],
         }
     )
@@ -372,18 +380,24 @@ def to_ris(article):
 
 
 def _ris_name(author):
+    """ "Last, Fore"; a person with no fore name keeps the comma ("Last,"): a name without
+    one is read back as a group."""
     if author.get("collective"):
         return author["collective"]
-    return ", ".join(p for p in (author.get("last"), author.get("fore")) if p)
+    return f"{author.get('last') or ''}, {author.get('fore') or ''}".rstrip(" ")
 
 
 def _ris_date(article):
-    """RIS's "YYYY/MM/DD/" with unknown parts left empty ("2012/07//")."""
+    """RIS's "YYYY/MM/DD/other" with unknown parts left empty ("2012/07//"); a date PubMed
+    writes as text ("2008 Jul-Aug", "1990 Spring") goes, after its year, in "other"."""
     if not article.pub_year:
         return None
     month = f"{article.pub_month:02d}" if article.pub_month else ""
     day = f"{article.pub_day:02d}" if article.pub_day and article.pub_month else ""
-    return f"{article.pub_year}/{month}/{day}/"
+    other = ""
+    if article.pub_date_text:
+        other = article.pub_date_text.removeprefix(str(article.pub_year)).strip()
+    return f"{article.pub_year}/{month}/{day}/{other}"
 
 
 def _ris_keywords(article):
@@ -573,11 +587,8 @@ def _medline_date(article):
 
 
 def _medline_heading(heading):
-    """A heading as MH writes it, a star on each major topic ("Neuralgia/*immunology").
-
-    The stored `major` also covers a major qualifier, so the descriptor is starred only
-    when no qualifier explains it."""
+    """A heading as MH writes it, a star on each major topic ("Neuralgia/*immunology"): on
+    the descriptor when it is major itself, on each qualifier that is."""
+    name = ("*" if heading.get("major") else "") + heading["name"]
     qualifiers = heading.get("qualifiers") or []
-    starred_qualifier = any(major for _, major in qualifiers)
-    name = ("*" if heading.get("major") and not starred_qualifier else "") + heading["name"]
     return "/".join([name] + [("*" if major else "") + q for q, major in qualifiers])

@@ -6,7 +6,7 @@ constant memory."""
 import gzip
 from pathlib import Path
 
-from pubmed.medline import parse_medline_lines
+from pubmed.medline import is_medline_line, parse_medline_lines
 from pubmed.records import Deletion, MalformedFile
 from pubmed.ris import parse_ris_lines
 from pubmed.xml import parse_xml_stream
@@ -47,15 +47,17 @@ class FileReader:
 
 
 def sniff(path):
-    """ "xml", "medline" or "ris", from the name for XML and from the first text otherwise."""
+    """ "xml", "medline" or "ris": from the name for XML, otherwise from the first line of text.
+    RIS and MEDLINE lines have the same shape (`TAG - value`); RIS records start with TY."""
     if path.suffix in (".gz", ".xml"):
         return "xml"
     head = path.read_bytes()[:4096].decode("utf-8-sig", "replace").lstrip()
-    if head.startswith("<"):
+    first_line = head.splitlines()[0] if head else ""
+    if first_line.startswith("<"):
         return "xml"
-    if head.startswith("TY  -"):
+    if first_line.startswith("TY  -"):
         return "ris"
-    if head.startswith("PMID-"):
+    if is_medline_line(first_line):
         return "medline"
     raise MalformedFile(path, 1, "not PubMed XML, MEDLINE text (.nbib) or RIS")
 

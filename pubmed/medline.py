@@ -1,108 +1,152 @@
-"""MEDLINE text (PubMed's .nbib / "MEDLINE" download format)."""
+"""MEDLINE text (PubMed's .nbib / "MEDLINE" download format, and PubMed Central's MEDLINE
+export): blank-line separated records of `TAG - value` lines."""
 
 import html
 import re
 
 from pubmed.records import MalformedFile, empty_record, set_date_from_text, split_abstract
 
-MEDLINE_LINE = re.compile(r"^([A-Z][A-Z0-9]{0,3}) {0,3}- ?(.*)$")
+# A 2–4 character tag padded to four, then "- ": the dash always sits in column 5. The value
+# may be missing altogether when a tool strips trailing spaces ("AB  -").
+MEDLINE_LINE = re.compile(r"^(?=.{4}-)([A-Z][A-Z0-9]{1,3}) *-(?: (.*))?$")
+CONTINUATION = "      "
+AUTHOR_TAGS = ("FAU", "AU", "CN")
+
+
+def is_medline_line(line):
+    """Whether a line has the MEDLINE tag shape (what `pubmed.sniff` recognises)."""
+    return MEDLINE_LINE.match(line) is not None
 
 
 def parse_medline_lines(numbered_lines, name):
     """MEDLINE text, read with a small tag parser of Pearl's own: unlike Bio.Medline it keeps
-    each affiliation with its author and knows each record's line, for error messages."""
-    fields, start = [], None
+    each affiliation with its author and knows each record's line, for error messages.
+    A record may start with any tag; one with no PMID is yielded with pmid None (skipped and
+    counted by the importer, as RIS records without one are)."""
+    fields = []
     for number, line in numbered_lines:
         if not line.strip():
             if fields:
-                yield _medline_record(name, fields, start)
+                yield medline_record(name, fields)
             fields = []
             continue
-        if line.startswith("      ") and fields:
-            fields[-1][1] += " " + line.strip()
+        if line.startswith(CONTINUATION) and fields:
+            fields[-1][1] = f"{fields[-1][1]} {line.strip()}".strip()
             continue
         match = MEDLINE_LINE.match(line)
         if not match:
             raise MalformedFile(name, number, f"not a MEDLINE tag line: {line[:40]!r}")
-        if not fields:
-            start = number
-        fields.append([match.group(1), match.group(2).strip(), number])
+        fields.append([match.group(1), (match.group(2) or "").strip(), number])
     if fields:
-        yield _medline_record(name, fields, start)
+        yield medline_record(name, fields)
 
 
-def _medline_record(path, fields, start):
-    if fields[0][0] != "PMID" or not fields[0][1].isdigit():
-        raise MalformedFile(path, start, "a MEDLINE record must start with a numeric PMID")
-    record = empty_record(int(fields[0][1]))
-    record["line"] = start
-    author = None
-    for tag, value, _ in fields[1:]:
-        if tag in ("FAU", "CN"):
-            author = _medline_author(tag, value)
+def medline_record(path, fields):
+    """One record dict from a record's [tag, value, line] fields."""
+    record = empty_record(_medline_pmid(path, fields))
+    record["line"] = fields[0][2]
+    # Older PubMed downloads put the first author's address (AD) before FAU/AU: it is held
+    # here until that author is read, so it is shown as the first author's affiliation.
+    pending_affiliations = []
+    author, awaiting_au = None, False
+    for tag, value, _ in fields:
+        if tag == "AU" and awaiting_au:
+            author["initials"] = _initials_after(author["last"], value)
+            awaiting_au = False
+        elif tag in AUTHOR_TAGS:
+            author = _new_author(tag, value)
             record["authors"].append(author)
-        elif tag == "AU" and (author is None or author.get("initials") is not None):
-            # An AU with no FAU before it (older records): the short name is all there is.
-            last, _, initials = value.rpartition(" ")
-            author = {"last": last or value, "fore": initials or None, "initials": initials,
-                      "affiliations": []}  # fmt: skip
-            record["authors"].append(author)
-        elif tag == "AU":
-            author["initials"] = value.rpartition(" ")[2]
+            awaiting_au = tag == "FAU"
+            author["affiliations"].extend(pending_affiliations)
+            pending_affiliations = []
         elif tag == "AD":
-            target = author or (record["authors"][0] if record["authors"] else None)
-            if target is None:
-                author = target = {"affiliations": [], "pending": True}
-            target["affiliations"].append(value)
-        elif tag == "TI":
-            record["title"] = html.escape(value, quote=False)
-        elif tag == "AB":
-            record["abstract"] = split_abstract(value)
-        elif tag == "CI":
-            record["copyright"] = value
-        elif tag == "JT":
-            record["journal_title"] = value
-        elif tag == "TA":
-            record["journal_abbrev"] = value
-        elif tag == "IS" and not record["issn"]:
-            record["issn"] = value.split(" ")[0]
-        elif tag == "VI":
-            record["volume"] = value
-        elif tag == "IP":
-            record["issue"] = value
-        elif tag == "PG":
-            record["pages"] = value
-        elif tag == "DP":
-            set_date_from_text(record, value)
-        elif tag == "DEP" and value[:8].isdigit():
-            record["epub_date"] = f"{value[:4]}-{value[4:6]}-{value[6:8]}"
-        elif tag == "LA" and not record["language"]:
-            record["language"] = value
-        elif tag == "PT":
-            record["publication_types"].append(value)
-        elif tag == "MH":
-            record["mesh"].append(_medline_mesh(value))
-        elif tag == "OT":
-            record["keywords"].append(value)
-        elif tag in ("AID", "LID") and value.endswith("[doi]") and not record["doi"]:
-            record["doi"] = value[: -len("[doi]")].strip()
-        elif tag == "PMC":
-            record["pmcid"] = value
-    record["authors"] = [a for a in record["authors"] if not a.pop("pending", False)]
+            (author["affiliations"] if author else pending_affiliations).append(value)
+        else:
+            _read_field(record, tag, value)
+    # An AD in a record with no author at all is not kept: an article's affiliations are its
+    # authors' (models.Article.affiliations), and there is no author to give it to.
     return record
 
 
-def _medline_author(tag, value):
+def _medline_pmid(path, fields):
+    """The record's PMID, wherever its line is; None when it has none."""
+    for tag, value, number in fields:
+        if tag == "PMID":
+            if not value.isdigit():
+                raise MalformedFile(path, number, f"PMID {value!r} is not a number")
+            return int(value)
+    return None
+
+
+def _new_author(tag, value):
+    """The author an FAU, AU (with no FAU before it) or CN line starts."""
     if tag == "CN":
         return {"collective": value, "affiliations": []}
-    last, _, fore = value.partition(",")
-    return {"last": last.strip(), "fore": fore.strip() or None, "initials": None,
+    if tag == "FAU":
+        last, _, fore = value.partition(",")
+        return {"last": last.strip(), "fore": fore.strip() or None, "initials": None,
+                "affiliations": []}  # fmt: skip
+    # An AU with no FAU before it (older records): the short name is all there is.
+    last, _, initials = value.rpartition(" ")
+    return {"last": last or value, "fore": initials or None, "initials": initials or None,
             "affiliations": []}  # fmt: skip
 
 
-def _medline_mesh(value):
-    """ "*Neuralgia/immunology/*physiopathology" → a heading with its qualifiers."""
+def _initials_after(last, short_name):
+    """The initials of an AU line, given the FAU's last name: "dos Santos Ddos S" → "Ddos S"
+    (initials may hold a space, so the last token alone is not enough)."""
+    if last and short_name.startswith(last + " "):
+        return short_name[len(last) + 1 :].strip() or None
+    if last and short_name == last:
+        return None
+    return short_name.rpartition(" ")[2] or None
+
+
+def _read_field(record, tag, value):
+    """Every tag but the author ones, into the record."""
+    if tag in SIMPLE_FIELDS:
+        field, first_only = SIMPLE_FIELDS[tag]
+        if value and not (first_only and record[field]):
+            record[field] = value
+    elif tag == "TI":
+        record["title"] = html.escape(value, quote=False)
+    elif tag == "TT" and value:
+        record["vernacular_title"] = html.escape(value, quote=False)
+    elif tag == "AB" and value and not record["abstract"]:
+        record["abstract"] = split_abstract(value)
+    elif tag == "IS" and value and not record["issn"]:
+        record["issn"] = value.split(" ")[0]
+    elif tag == "DP" and value:
+        set_date_from_text(record, value)
+    elif tag == "DEP" and value[:8].isdigit():
+        record["epub_date"] = f"{value[:4]}-{value[4:6]}-{value[6:8]}"
+    elif tag == "PT" and value:
+        record["publication_types"].append(value)
+    elif tag == "MH" and value:
+        record["mesh"].append(medline_mesh(value))
+    elif tag == "OT" and value:
+        record["keywords"].append(value)
+    elif tag in ("AID", "LID") and value.endswith("[doi]") and not record["doi"]:
+        record["doi"] = value[: -len("[doi]")].strip()
+
+
+# tag → (field, keep the first value only)
+SIMPLE_FIELDS = {
+    "CI": ("copyright", False),
+    "JT": ("journal_title", False),
+    "TA": ("journal_abbrev", False),
+    "VI": ("volume", False),
+    "IP": ("issue", False),
+    "PG": ("pages", False),
+    "LA": ("language", True),
+    "PMC": ("pmcid", False),
+}
+
+
+def medline_mesh(value):
+    """ "*Neuralgia/immunology/*physiopathology" → a heading with its qualifiers. `major` is
+    the descriptor's own star; each qualifier keeps its own."""
     name, *qualifiers = value.split("/")
     parsed = [[q.lstrip("*"), q.startswith("*")] for q in qualifiers]
-    major = name.startswith("*") or any(m for _, m in parsed)
-    return {"name": name.lstrip("*"), "ui": None, "major": major, "qualifiers": parsed}
+    return {"name": name.lstrip("*"), "ui": None, "major": name.startswith("*"),
+            "qualifiers": parsed}  # fmt: skip

@@ -26,8 +26,27 @@ MONTH_NUMBERS = {
     **{name: number for number, name in enumerate(MONTH_ABBREVIATIONS, 1)},
     **{name: number for number, name in enumerate(MONTH_NAMES.split(), 1)},
 }
-# Inline abstract labels ("BACKGROUND: … METHODS: …") become sections as in the XML.
-ABSTRACT_LABEL = re.compile(r"(?:^|(?<=\.)\s+)([A-Z][A-Z0-9 ,&/()-]{2,40}):\s")
+# First words of structured-abstract labels written in mixed case ("Material and methods:").
+# Capitals are label enough, but "We found three patterns:" is not a label: a mixed-case label
+# must start with one of these.
+LABEL_WORDS = (
+    "Aim Aims Availability Background Case Clinical Conclusion Conclusions Context Data Design "
+    "Discussion Ethics Evidence Experimental Exposure Exposures Findings Funding Hypothesis "
+    "Implications Importance Interpretation Intervention Interventions Introduction Level "
+    "Limitations Main Material Materials Measurements Measures Method Methods Objective "
+    "Objectives Observations Outcome Outcomes Participants Patients Protocol Purpose Rationale "
+    "Registration Relevance Result Results Setting Settings Significance Statistical Study "
+    "Subjects Summary Trial"
+)
+# Inline abstract labels ("BACKGROUND: … METHODS: …") become sections as in the XML. A label
+# starts the text or follows a sentence's end (".", "?" or "!", perhaps with a closing quote
+# or bracket: "… in the UK?' METHODS: …").
+ABSTRACT_LABEL = re.compile(
+    r"(?:^|(?:(?<=[.?!])|(?<=[.?!][\"'”’)\]]))\s+)("
+    r"[A-Z][A-Z0-9 ,&/()-]{2,60}"  # OUTCOME MEASUREMENTS AND STATISTICAL ANALYSIS
+    rf"|(?:{'|'.join(LABEL_WORDS.split())})(?:[ -][A-Za-z0-9]+){{0,4}}"  # Material and methods
+    r"):\s"
+)
 
 
 class MalformedFile(Exception):
@@ -74,6 +93,11 @@ def set_date_from_text(record, text):
         return
     record["pub_month"] = month
     record["pub_day"] = int(day) if day else None
+
+
+def initials_of(fore):
+    """PubMed's initials for a fore name: "John M" → "JM", "O. O." → "OO", "Jean-Luc" → "JL"."""
+    return "".join(part[0].upper() for part in re.split(r"[\s.-]+", fore or "") if part)
 
 
 def month_number(text):

@@ -79,6 +79,7 @@ def citation_record(path, citation, pubmed_data):
 
 
 def _read_article(record, article):
+    article_affiliation = None
     for child in article:
         tag = child.tag
         if tag == "Journal":
@@ -87,6 +88,8 @@ def _read_article(record, article):
             record["title"] = inline_html(child)
         elif tag == "VernacularTitle":
             record["vernacular_title"] = inline_html(child)
+        elif tag == "Affiliation":  # older layouts (pubmed_110101): the first author's
+            article_affiliation = child.text
         elif tag == "Pagination":
             record["pages"] = child.findtext("MedlinePgn") or None
         elif tag == "ELocationID":
@@ -108,6 +111,8 @@ def _read_article(record, article):
             record["publication_types"] = [p.text for p in child if p.text]
         elif tag == "ArticleDate":
             record["epub_date"] = _iso_date(child)
+    if article_affiliation and record["authors"]:
+        record["authors"][0]["affiliations"].insert(0, article_affiliation)
 
 
 def _read_journal(record, journal):
@@ -152,6 +157,8 @@ def _read_pub_date(record, pub_date):
     record["pub_day"] = int(day) if day and day.isdigit() else None
     season = texts.get("Season")
     if season:
+        # Read as MEDLINE text writes it ("2001 May-Jun"): month May, as in a MedlineDate.
+        set_date_from_text(record, f"{year} {season}" if year else season)
         record["pub_date_text"] = f"{year} {season}" if year else season
 
 
@@ -193,7 +200,6 @@ def _mesh_heading(heading):
     for qualifier in heading[1:]:
         qualifier_major = qualifier.get("MajorTopicYN") == "Y"
         qualifiers.append([qualifier.text, qualifier_major])
-        major = major or qualifier_major
     return {"name": descriptor.text, "ui": descriptor.get("UI"), "major": major,
             "qualifiers": qualifiers}  # fmt: skip
 

@@ -448,6 +448,29 @@ def test_ris_round_trips_through_rispy():
     assert entry["abstract"] == SEED_ABSTRACT
 
 
+def test_ris_carries_what_it_has_tags_for():
+    article = seed(
+        pmcid="PMC123",
+        epub_date="2012-06-07",
+        vernacular_title="Le rôle du système <i>immunitaire</i>.",
+        pub_date_text="2012 Jul-Aug",
+        pub_day=None,
+    )
+    article.authors = [*article.authors, {"last": "Nofore", "fore": None, "affiliations": []}]
+    lines = citations.to_ris(article).splitlines()
+    for line in [
+        "AD  - Department of Neurorestoration, Wolfson CARD, King's College London, London, UK.",
+        "AU  - Nofore,",  # the comma says a person: without one a name is a group
+        "JA  - Lancet Neurol.",
+        "DA  - 2012/07//Jul-Aug",
+        "ET  - 2012/06/07",
+        "OP  - Le rôle du système immunitaire.",
+        "M3  - Journal Article; Review",
+        "C2  - PMC123",
+    ]:
+        assert line in lines
+
+
 @pytest.mark.parametrize(("name", "pmid"), REAL_RECORDS)
 def test_ris_of_real_records(name, pmid, tmp_path):
     article = real_article(name, pmid)
@@ -615,9 +638,14 @@ def test_medline_for_the_seed():
     [
         ({"name": "Humans", "major": False, "qualifiers": []}, "Humans"),
         ({"name": "Neuralgia", "major": True, "qualifiers": []}, "*Neuralgia"),
+        # `major` is the descriptor's own flag: a major qualifier alone stars only itself.
+        (
+            {"name": "Neuralgia", "major": False, "qualifiers": [["immunology", True]]},
+            "Neuralgia/*immunology",
+        ),
         (
             {"name": "Neuralgia", "major": True, "qualifiers": [["immunology", True]]},
-            "Neuralgia/*immunology",
+            "*Neuralgia/*immunology",
         ),
         (
             {

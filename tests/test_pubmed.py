@@ -2,8 +2,12 @@
 
 import pytest
 
+import citations
+import importer
+import models
 import pubmed
-from tests.conftest import DATA, DEMO_FILE
+from models import Article
+from tests.conftest import DATA, DEMO_FILE, soup
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,8 @@ def test_structured_abstract_and_authors(demo_records):
     assert record["pmcid"] == "PMC4380289" and record["doi"] is None
     assert record["publication_types"] == ["Journal Article", "Research Support, Non-U.S. Gov't"]
     pitch = next(h for h in record["mesh"] if h["name"] == "Pitch Perception")
-    assert pitch == {"name": "Pitch Perception", "ui": "D010898", "major": True,
+    # MajorTopicYN="N" on the descriptor, "Y" on its qualifier: each keeps its own flag.
+    assert pitch == {"name": "Pitch Perception", "ui": "D010898", "major": False,
                      "qualifiers": [["physiology", True]]}  # fmt: skip
     humans = next(h for h in record["mesh"] if h["name"] == "Humans")
     assert humans["major"] is False and len(record["mesh"]) == 11
@@ -211,3 +216,207 @@ def test_reader_reports_progress_in_bytes():
     assert reader.bytes_read == 0
     assert sum(1 for _ in reader) == 605
     assert reader.bytes_read == reader.size
+
+
+# --- MEDLINE text: what older PubMed downloads, PubMed Central and Pearl's exports write ---
+
+
+def read_text(tmp_path, text, name="records.nbib"):
+    """Records read from `text` written to a file (a real record's export, rearranged)."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return list(pubmed.read(path))
+
+
+def medline_export(source, pmid):
+    """A real record exported by Pearl as MEDLINE text."""
+    record = next(r for r in pubmed.read(source) if isinstance(r, dict) and r["pmid"] == pmid)
+    return citations.to_medline(Article(**{k: v for k, v in record.items() if k != "line"}))
+
+
+@pytest.mark.parametrize(
+    ("name", "pmid", "affiliation"),
+    [
+        ("biopython_pubmed_result1.txt", 12230038,
+         "tacg Informatics, Irvine, CA 92612, USA. hjm@tacgi.com"),
+        ("biopython_pubmed_result2.txt", 16403221,
+         "Bioinformatics, Institute of Cell and Molecular Science, School of Medicine and "
+         "Dentistry, Queen Mary, University of London, London EC1 6BQ, UK. j.a.casbon@qmul.ac.uk"),
+    ],
+)  # fmt: skip
+def test_an_address_before_the_first_author_is_that_authors(name, pmid, affiliation):
+    record = next(r for r in pubmed.read(DATA / name) if r["pmid"] == pmid)
+    assert record["authors"][0]["affiliations"] == [affiliation]
+    assert all(not a["affiliations"] for a in record["authors"][1:])
+
+
+def test_older_xml_keeps_the_address_on_its_article():
+    # The 2011 layout puts the first author's <Affiliation> on the <Article>, before the
+    # AuthorList.
+    [record] = pubmed.read(DATA / "gemma_pubmed-retracted.xml")
+    assert record["authors"][0]["affiliations"] == [
+        "Department of Biology, Boston College, Chestnut Hill, Massachusetts 02167."
+    ]
+    assert all(not a["affiliations"] for a in record["authors"][1:])
+
+
+def test_every_older_download_keeps_its_address():
+    records = list(pubmed.read(DATA / "biopython_pubmed_result2.txt"))
+    assert all(r["authors"][0]["affiliations"] for r in records)
+
+
+def test_a_record_may_start_with_any_tag(tmp_path):
+    # PubMed Central's MEDLINE export starts each record with "PMC - ": the same record as
+    # PubMed writes it, its PMC line moved first.
+    text = (DATA / "biopython_pubmed_result2.txt").read_text()
+    first = text.strip().split("\n\n")[0]
+    lines = first.split("\n")
+    pmc = next(line for line in lines if line.startswith("PMC - "))
+    moved = "\n".join([pmc] + [line for line in lines if line != pmc]) + "\n"
+    path = tmp_path / "pmc.txt"
+    path.write_text(moved)
+    assert pubmed.sniff(path) == "medline"
+    [record] = pubmed.read(path)
+    assert (record["pmid"], record["pmcid"], record["line"]) == (16403221, "PMC1373603", 1)
+    [original] = [r for r in pubmed.read(DATA / "biopython_pubmed_result2.txt")][:1]
+    assert record == original | {"line": 1}
+
+
+def test_a_record_without_pmid_is_skipped_and_counted(tmp_path):
+    text = (DATA / "biopython_pubmed_result2.txt").read_text()
+    without = "\n".join(line for line in text.split("\n") if line != "PMID- 16377612")
+    path = tmp_path / "no-pmid.txt"
+    path.write_text(without)
+    assert [r["pmid"] for r in pubmed.read(path)] == [16403221, None, 14871861, 14630660]
+    models.open_database(f"sqlite:///{tmp_path / 'pearl.db'}")
+    try:
+        models.migrate()
+        summary = importer.import_file(path)
+    finally:
+        models.db.close()
+    assert (summary.added, summary.skipped_reasons) == (3, {"without a PMID": 1})
+
+
+def test_a_pmid_that_is_not_a_number_names_its_line(tmp_path):
+    text = (DATA / "biopython_pubmed_result1.txt").read_text().replace("12230038", "1223x")
+    with pytest.raises(pubmed.MalformedFile, match=r"\.nbib:2: PMID '1223x' is not a number"):
+        read_text(tmp_path, text)
+
+
+def test_an_empty_abstract_is_no_abstract(tmp_path):
+    lines = (DATA / "biopython_pubmed_result1.txt").read_text().split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("AB  - "))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("      "))
+    for empty in ("AB  - ", "AB  -"):  # trailing space kept, or stripped by an editor
+        [record] = read_text(tmp_path, "\n".join(lines[:start] + [empty] + lines[end:]))
+        assert record["abstract"] == [] and record["title"]
+
+
+def test_vernacular_title_is_read_back(demo_records, tmp_path):
+    record = next(r for r in demo_records[0].values() if r["vernacular_title"])
+    text = medline_export(DEMO_FILE, record["pmid"])
+    assert "\nTT  - " in text
+    [back] = read_text(tmp_path, text)
+    assert back["vernacular_title"] == record["vernacular_title"]
+
+
+def test_initials_with_a_space_are_kept_whole(tmp_path):
+    # Rodrigues, Maria de Lourdes Veronese: PubMed's initials are "Mde L".
+    text = medline_export(DEMO_FILE, 25840296)
+    assert "\nAU  - Rodrigues Mde L\n" in text
+    [back] = read_text(tmp_path, text)
+    assert [a["initials"] for a in back["authors"]] == ["RP", "RH", "R", "Mde L", "A"]
+
+
+def test_labels_after_a_question_and_in_mixed_case(tmp_path):
+    # The BACKGROUND section ends "… in the UK?'": METHODS follows a question.
+    [back] = read_text(tmp_path, medline_export(DEMO_FILE, 26702297))
+    assert [s["label"] for s in back["abstract"]] == [
+        "BACKGROUND", "METHODS", "RESULTS", "CONCLUSIONS"
+    ]  # fmt: skip
+    # "Dislocation: Normal Life; Dislocation: Identity" inside RESULTS is not a label.
+    assert "Dislocation: Normal Life" in back["abstract"][2]["text"]
+    zotero = list(pubmed.read(DATA / "asreview_pubmed_zotero.ris"))
+    assert [s["label"] for s in zotero[0]["abstract"]] == [
+        "Introduction", "Aim", "Material and methods", "Results", "Conclusions"
+    ]  # fmt: skip
+    assert zotero[0]["abstract"][0]["text"].startswith("There are studies demonstrating")
+
+
+def test_a_descriptor_is_major_only_when_it_is_itself(tmp_path):
+    # Cryopreservation is MajorTopicYN="N", its qualifier methods "Y".
+    [record] = [r for r in pubmed.read(DATA / "biopython_pubmed2.xml") if r["pmid"] == 11748933]
+    heading = next(h for h in record["mesh"] if h["name"] == "Cryopreservation")
+    assert (heading["major"], heading["qualifiers"]) == (False, [["methods", True]])
+    text = medline_export(DATA / "biopython_pubmed2.xml", 11748933)
+    assert "\nMH  - Cryopreservation/*methods\n" in text
+    [back] = read_text(tmp_path, text)
+    assert next(h for h in back["mesh"] if h["name"] == "Cryopreservation") == heading | {
+        "ui": None
+    }
+
+
+# --- RIS ---
+
+
+def test_ris_dates_keep_their_day():
+    zotero = list(pubmed.read(DATA / "asreview_pubmed_zotero.ris"))
+    # "2019/07/24/", "2019/07/02/", and Zotero's "2019/10//undefined" (no day).
+    assert [(r["pub_month"], r["pub_day"]) for r in zotero[1:5]] == [
+        (10, None), (8, None), (7, 24), (7, 2)
+    ]  # fmt: skip
+    endnote = {r["pmid"]: r for r in pubmed.read(DATA / "asreview_pubmed_endnote.txt")}
+    # EndNote writes "DA  - Mar 1" and "DA  - Jun".
+    assert (endnote[29459515]["pub_month"], endnote[29459515]["pub_day"]) == (3, 1)
+    assert (endnote[21553931]["pub_month"], endnote[21553931]["pub_day"]) == (6, None)
+    assert endnote[21553931]["epub_date"] == "2011-05-11"  # ET, EndNote's epub date
+
+
+def test_ris_endnote_addresses_are_one_a_line():
+    endnote = {r["pmid"]: r for r in pubmed.read(DATA / "asreview_pubmed_endnote.txt")}
+    affiliations = endnote[29459515]["authors"][0]["affiliations"]
+    assert affiliations[:2] == [
+        "Health Research Institute, National Institute of Advanced Industrial Science and "
+        "Technology (AIST).",
+        "Shikoku Research Institute Inc.",
+    ]
+    assert len(affiliations) == 5
+
+
+def test_ris_collective_author_is_a_group(tmp_path):
+    [record] = pubmed.read(DATA / "biopython_pubmed7.xml")
+    text = citations.to_ris(Article(**{k: v for k, v in record.items() if k != "line"}))
+    assert "\nAU  - Canadian Respiratory Research Network\n" in text
+    [back] = read_text(tmp_path, text, "export.ris")
+    assert {"collective": "Canadian Respiratory Research Network", "affiliations": []} in (
+        back["authors"]
+    )
+    assert all("last" in a for a in back["authors"] if "collective" not in a)
+
+
+@pytest.mark.parametrize("tag", ["AN", "C5"])
+def test_ris_pmid_in_an_or_c5(tmp_path, tag):
+    # EndNote writes the PMID in AN, Embase in C5: the same EndNote record, its AN renamed.
+    text = (DATA / "asreview_pubmed_endnote.txt").read_text(encoding="utf-8")
+    first = text.strip().split("ER  - ")[0] + "ER  - \n"
+    [record] = read_text(tmp_path, first.replace("AN  - ", f"{tag}  - "), "one.ris")
+    assert record["pmid"] == 21553931
+
+
+# --- what the pages show of it ---
+
+
+def test_pages_show_the_address_and_star_what_pubmed_stars(empty_app):
+    with empty_app.app_context():
+        importer.import_file(DATA / "biopython_pubmed_result1.txt")
+        importer.import_file(DATA / "biopython_pubmed2.xml")
+    client = empty_app.test_client()
+    address = "tacg Informatics, Irvine, CA 92612, USA. hjm@tacgi.com"
+    page = soup(client.get("/articles/12230038"))
+    assert [li.text for li in page.select(".affiliation")] == [address]
+    assert f"1. {address}\n" in client.get("/articles/12230038.txt").get_data(as_text=True)
+    text = client.get("/articles/11748933.txt").get_data(as_text=True)
+    assert "; Cryopreservation/*methods;" in text and "*Cryopreservation" not in text
+    # The page still shows a heading with a major qualifier among the major topics.
+    major = [li.contents[0] for li in soup(client.get("/articles/11748933")).select("li.major")]
+    assert "Cryopreservation" in major
