@@ -55,6 +55,8 @@ def empty_record(pmid):
         "pub_day": None, "pub_date_text": None, "epub_date": None, "language": None,
         "copyright": None, "authors": [], "abstract": [], "mesh": [], "keywords": [],
         "publication_types": [], "line": None,
+        "languages": [], "grants": [], "chemicals": [], "comments_corrections": [],
+        "other_abstracts": [], "article_ids": {},
     }  # fmt: skip
 
 

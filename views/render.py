@@ -4,7 +4,9 @@ named block of the page template, everything else gets the whole page."""
 from flask import render_template
 from flask_htmx import HTMX
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 
+from markup import record_html
 from models import html_to_text, utcnow
 
 htmx = HTMX()
@@ -21,10 +23,17 @@ CONTENT_SECURITY_POLICY = (
 def init_app(app):
     htmx.init_app(app)
     app.add_template_filter(html_to_text)
+    app.add_template_filter(record_markup, "record_html")
     app.add_template_filter(time_ago)
     app.add_template_filter(exact_time)
 
     app.after_request(_headers)
+
+
+def record_markup(fragment):
+    """A stored title or abstract section as markup for a template, through the record
+    sanitizer (markup.record_html): `|record_html` where `|safe` would trust the database."""
+    return Markup(record_html(fragment))
 
 
 def safe_next(target, default="/"):
