@@ -57,11 +57,15 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 def html_to_text(fragment):
     """The text of an HTML fragment (titles and abstracts keep PubMed's inline markup, and
     MathML, which becomes its `alttext`: "V̇O2max", "3He")."""
-    if not fragment:
-        return ""
-    if "<math" in fragment:
-        fragment = MATH.sub(lambda m: m.group(1) or m.group(2) or "", fragment)
-    return html.unescape(TAG.sub("", fragment))
+    return html.unescape(TAG.sub("", html_without_math(fragment))) if fragment else ""
+
+
+def html_without_math(fragment):
+    """The fragment with each <math> element replaced by its `alttext` (still HTML-escaped):
+    for writers that understand the inline tags but not MathML (BibTeX's LaTeX)."""
+    if not fragment or "<math" not in fragment:
+        return fragment or ""
+    return MATH.sub(lambda m: m.group(1) or m.group(2) or "", fragment)
 
 
 def _spaced(name):
