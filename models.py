@@ -127,6 +127,8 @@ class Article(BaseModel):
     epub_date = CharField(null=True)
     language = CharField(null=True)  # the first of `languages`, what exports write
     copyright = TextField(null=True)
+    # [{"last", "fore", "initials", "orcid" ("0000-0002-1825-0097" or None), "affiliations"}],
+    # a group author as {"collective", "affiliations"}
     authors = JSONField(default=list)
     abstract = JSONField(default=list)  # [{"label": ..., "text": html}]
     mesh = JSONField(default=list)  # [{"name", "ui", "major", "qualifiers": [[name, major]]}]
