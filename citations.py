@@ -21,8 +21,8 @@ from citeproc.source.json import CiteProcJSON
 from lxml import etree
 from markupsafe import Markup
 
-from models import MONTHS, html_to_text
-from pubmed.records import initials_of
+from models import MONTHS, html_to_text, html_without_math
+from pubmed.records import LINK_TAGS, initials_of
 
 STYLES = {
     "american-medical-association": "AMA",
@@ -443,7 +443,8 @@ def _latex_from_html(markup):
     """Pearl's inline HTML as LaTeX: text escaped, <i> → \\textit{…} and so on. Tags are
     balanced because the readers write them from well-formed XML."""
     out = []
-    for index, piece in enumerate(INLINE_TAG.split(markup or "")):
+    # MathML has no LaTeX here: each <math> becomes its plain text (alttext) first.
+    for index, piece in enumerate(INLINE_TAG.split(html_without_math(markup))):
         if index % 2:  # a tag: split() keeps the captured separators at odd places
             out.append("}" if piece.startswith("</") else LATEX_COMMANDS[piece.strip("<>")])
         else:
@@ -552,18 +553,25 @@ def _medline_fields(article):
         ("AB", _abstract_text(article)),
         ("CI", article.copyright),
     ]
+    for other in article.other_abstracts or ():
+        fields += [_medline_other_abstract(other), ("OABL", other.get("language"))]
     for author in article.authors or ():
         fields.extend(_medline_author(author))
-    fields.append(("LA", article.language))
+    fields.extend(("LA", language) for language in article.languages or [article.language])
+    fields.extend(("GR", _medline_grant(grant)) for grant in article.grants or ())
     fields.extend(("PT", kind) for kind in article.publication_types or ())
     fields.append(("TT", html_to_text(article.vernacular_title)))
     if article.epub_date:
         fields.append(("DEP", article.epub_date.replace("-", "")))
     fields += [("TA", article.journal_abbrev), ("JT", article.journal_title)]
+    fields.extend(("RN", _medline_chemical(chemical)) for chemical in article.chemicals or ())
+    fields.extend(_medline_link(link) for link in article.comments_corrections or ())
     fields.extend(("MH", _medline_heading(heading)) for heading in article.mesh or ())
     fields.extend(("OT", keyword) for keyword in article.keywords or ())
     fields.append(("PMC", article.pmcid))
-    return [(tag, value) for tag, value in fields if value not in (None, "")]
+    ids = article.article_ids or {}
+    fields.extend(("AID", f"{value} [{kind}]") for kind, value in ids.items())
+    return [(tag, value) for tag, value in fields if tag and value not in (None, "")]
 
 
 def _medline_author(author):
@@ -573,8 +581,39 @@ def _medline_author(author):
         last, fore = author.get("last"), author.get("fore")
         full = f"{last}, {fore}" if fore else last
         short = " ".join(p for p in (last, _initials(author)) if p)
-        fields = [("FAU", full), ("AU", short)]
+        fields = [("FAU", full), ("AU", short), ("AUID", author.get("orcid") and
+                                                 f"ORCID: {author['orcid']}")]  # fmt: skip
     return fields + [("AD", affiliation) for affiliation in author.get("affiliations") or ()]
+
+
+def _medline_grant(grant):
+    """GR as PubMed writes it: "R01 CA149445/CA/NCI NIH HHS/United States" (no empty acronym)."""
+    parts = [grant.get("id"), grant.get("acronym"), grant.get("agency"), grant.get("country")]
+    return "/".join(part or "" for index, part in enumerate(parts) if part or index != 1)
+
+
+def _medline_chemical(chemical):
+    """RN: "0 (Antineoplastic Agents)", the registry number then the substance's name."""
+    return f"{chemical.get('registry') or '0'} ({chemical.get('name') or ''})"
+
+
+def _medline_link(link):
+    """A comment, erratum, retraction or update line ("RIN - Nat Genet. …. PMID: 7550304");
+    (None, None) for a type MEDLINE text has no tag for (Cites)."""
+    tag = LINK_TAGS.get(link.get("type"))
+    if tag is None:
+        return None, None
+    pmid = f" PMID: {link['pmid']}" if link.get("pmid") else ""
+    return tag, f"{link.get('source') or ''}{pmid}".strip()
+
+
+def _medline_other_abstract(other):
+    """OAB: "Publisher: …" — its type, then the text with its labels inline."""
+    text = " ".join(
+        f"{s['label']}: {html_to_text(s['text'])}" if s.get("label") else html_to_text(s["text"])
+        for s in other.get("sections") or ()
+    )
+    return "OAB", f"{other.get('type') or 'Publisher'}: {text}" if text else None
 
 
 def _medline_date(article):

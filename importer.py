@@ -7,10 +7,15 @@ import threading
 from dataclasses import dataclass, field
 
 import pubmed
+from markup import record_html
 from models import Article, JSONField, db, html_to_text, search_index, utcnow
 
 BATCH_SIZE = 500
-JSON_COLUMNS = ("authors", "abstract", "mesh", "keywords", "publication_types")
+JSON_COLUMNS = (
+    "authors", "abstract", "mesh", "keywords", "publication_types", "languages", "grants",
+    "chemicals", "comments_corrections", "other_abstracts", "article_ids",
+)  # fmt: skip
+EMPTY_JSON = {list: "[]", dict: "{}"}
 
 
 @dataclass
@@ -158,20 +163,44 @@ def store_batch(rows, deletions, counts):
 
 
 def article_row(record):
-    """A models.Article row from a reader's record: adds the sort date and content hash."""
+    """A models.Article row from a reader's record: adds the sort date and content hash, and
+    passes every HTML field through the sanitizer (pages output them as markup)."""
     row = {name: record[name] for name in Article.columns() if name in record}
+    _sanitise_html(row)
     year, month, day = record["pub_year"], record["pub_month"], record["pub_day"]
     if year:
         row["sort_date"] = f"{year:04d}-{month or 1:02d}-{day or 1:02d}"
     else:
         row["sort_date"] = record["epub_date"] or "0000-01-01"
     for name in JSON_COLUMNS:
-        row[name] = JSONField.encode(row[name])
+        value = row[name]
+        # Most of the lists are empty on most records: skip the encoder for those.
+        row[name] = JSONField.encode(value) if value else EMPTY_JSON[type(value)]
     # The stored values themselves identify the content: unchanged on re-import → skipped.
     digest = hashlib.blake2b(repr(tuple(row.values())).encode(), digest_size=16)
     row["record_hash"] = digest.hexdigest()
     row["added_at"] = row["updated_at"] = utcnow()
     return row
+
+
+def _sanitise_html(row):
+    """Titles and abstract sections as `markup.record_html` allows them, whichever reader
+    made them: the readers escape text themselves, the allowlist has the last word. New
+    lists, so the reader's record is left as it was."""
+    row["title"] = record_html(row["title"])
+    if row.get("vernacular_title"):
+        row["vernacular_title"] = record_html(row["vernacular_title"])
+    if "abstract" in row:
+        row["abstract"] = _sanitised_sections(row["abstract"])
+    if row.get("other_abstracts"):
+        row["other_abstracts"] = [
+            {**other, "sections": _sanitised_sections(other["sections"])}
+            for other in row["other_abstracts"]
+        ]
+
+
+def _sanitised_sections(sections):
+    return [{**section, "text": record_html(section["text"])} for section in sections]
 
 
 def search_row(record):

@@ -12,6 +12,9 @@ sanitizer (bleach) then has the last word on every rendering.
 
 `render` is thread-safe: neither a Markdown instance nor a bleach Cleaner may be shared between
 threads, so each render borrows a pair from a pool and gives it back.
+
+`record_html` is the same sanitizer's allowlist for what PubMed records carry: titles and
+abstracts with inline <i>/<b>/<u>/<sup>/<sub> and MathML Core.
 """
 
 import queue
@@ -393,3 +396,81 @@ def render(source: str, prefix: str) -> str:
         return renderer.render(source, prefix)
     finally:
         _idle.put(renderer)
+
+
+# -- PubMed record markup ---------------------------------------------------------------------
+
+# MathML Core's presentation elements (https://w3c.github.io/mathml-core/): what the XML reader
+# emits and what the record sanitizer keeps. No <maction>, <semantics> or <annotation>.
+MATHML_TAGS = frozenset(
+    {
+        "math", "mi", "mn", "mo", "ms", "mtext", "mspace", "mrow", "mstyle", "mpadded",
+        "mphantom", "merror", "msub", "msup", "msubsup", "munder", "mover", "munderover",
+        "mmultiscripts", "mprescripts", "mfrac", "msqrt", "mroot", "mtable", "mtr", "mtd",
+    }
+)  # fmt: skip
+_BOOLEAN = {"true", "false"}
+_LENGTH = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:em|ex|px|pt|%)?")
+# Attributes that change how math looks and can do nothing else: allowed values (a set), or
+# a pattern the whole value must match. No href, no style, no class, no event handlers.
+MATHML_ATTRIBUTES = {
+    "display": {"block", "inline"},
+    "mathvariant": {"normal", "bold", "italic", "bold-italic", "double-struck", "script",
+                    "bold-script", "fraktur", "bold-fraktur", "sans-serif", "monospace"},
+    "accent": _BOOLEAN,
+    "accentunder": _BOOLEAN,
+    "stretchy": _BOOLEAN,
+    "fence": _BOOLEAN,
+    "separator": _BOOLEAN,
+    "largeop": _BOOLEAN,
+    "movablelimits": _BOOLEAN,
+    "displaystyle": _BOOLEAN,
+    "form": {"prefix", "infix", "postfix"},
+    "scriptlevel": re.compile(r"[+-]?\d"),
+    "linethickness": _LENGTH,
+    "width": _LENGTH,
+    "height": _LENGTH,
+    "depth": _LENGTH,
+    "lspace": _LENGTH,
+    "rspace": _LENGTH,
+    "columnspan": re.compile(r"\d{1,2}"),
+    "rowspan": re.compile(r"\d{1,2}"),
+}  # fmt: skip
+_RECORD_TAGS = frozenset({"i", "b", "u", "sup", "sub"}) | MATHML_TAGS
+
+
+def mathml_attribute_allowed(name: str, value: str) -> bool:
+    """Whether a MathML attribute keeps this value (MATHML_ATTRIBUTES); the XML reader asks
+    too, so what it writes is what the sanitizer keeps."""
+    allowed = MATHML_ATTRIBUTES.get(name)
+    if isinstance(allowed, set):
+        return value in allowed
+    return bool(allowed and allowed.fullmatch(value))
+
+
+def _record_attribute(tag: str, name: str, value: str) -> bool:
+    """Whether a record's attribute stays: `alttext` on <math> (its plain text), and MathML's
+    layout attributes on MathML elements; nothing on the inline HTML tags."""
+    if tag not in MATHML_TAGS:
+        return False
+    return tag == "math" if name == "alttext" else mathml_attribute_allowed(name, value)
+
+
+_idle_record_cleaners: queue.SimpleQueue[bleach.Cleaner] = queue.SimpleQueue()
+
+
+def record_html(fragment: str | None) -> str:
+    """A title or abstract section as safe HTML: only inline <i>/<b>/<u>/<sup>/<sub> and
+    MathML Core, with harmless attributes; any other tag is dropped and its text kept."""
+    if not fragment or "<" not in fragment:
+        return fragment or ""  # no tag can start without "<": plain escaped text, as stored
+    try:
+        cleaner = _idle_record_cleaners.get_nowait()
+    except queue.Empty:
+        cleaner = bleach.Cleaner(
+            tags=_RECORD_TAGS, attributes=_record_attribute, protocols=(), strip=True
+        )
+    try:
+        return cleaner.clean(fragment)
+    finally:
+        _idle_record_cleaners.put(cleaner)

@@ -27,6 +27,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    NodeList,
     SmallIntegerField,
     SqliteDatabase,
     TextField,
@@ -49,13 +50,31 @@ SQLITE_PRAGMAS = {
 }
 
 TAG = re.compile(r"<[^>]+>")
+# MathML carries its plain text in `alttext` (pubmed/xml.py writes it; the sanitizer keeps it,
+# quoted either way). Its elements' text run together would read "V . O 2 m a x".
+MATH = re.compile(r"""<math\b[^>]*?\balttext=(?:"([^"]*)"|'([^']*)')[^>]*>.*?</math>""", re.S)
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 def html_to_text(fragment):
-    """The text of an HTML fragment (titles and abstracts keep PubMed's inline markup)."""
-    return html.unescape(TAG.sub("", fragment)) if fragment else ""
+    """The text of an HTML fragment (titles and abstracts keep PubMed's inline markup, and
+    MathML, which becomes its `alttext`: "V̇O2max", "3He")."""
+    return html.unescape(TAG.sub("", html_without_math(fragment))) if fragment else ""
+
+
+def html_without_math(fragment):
+    """The fragment with each <math> element replaced by its `alttext` (still HTML-escaped):
+    for writers that understand the inline tags but not MathML (BibTeX's LaTeX)."""
+    if not fragment or "<math" not in fragment:
+        return fragment or ""
+    return MATH.sub(lambda m: m.group(1) or m.group(2) or "", fragment)
+
+
+def _spaced(name):
+    """ "ExpressionOfConcernIn" → "Expression of concern in": a type PubMed adds later."""
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)
+    return " ".join(words).capitalize() if words else name
 
 
 def utcnow():
@@ -76,6 +95,11 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
+# SQL defaults of JSON columns added to existing tables (see Article).
+EMPTY_LIST = [SQL("DEFAULT '[]'")]
+EMPTY_DICT = [SQL("DEFAULT '{}'")]
+
+
 class BaseModel(Model):
     class Meta:
         database = db
@@ -89,7 +113,7 @@ class Article(BaseModel):
     pmid = IntegerField(primary_key=True)
     doi = CharField(null=True)
     pmcid = CharField(null=True)
-    title = TextField()  # sanitised HTML: inline <i>, <sup>, <sub>, <b>, <u> only
+    title = TextField()  # sanitised HTML: inline <i>, <sup>, <sub>, <b>, <u> and MathML only
     vernacular_title = TextField(null=True)
     journal_title = TextField(null=True)
     journal_iso = CharField(null=True)  # ISOAbbreviation, as the record gives it
@@ -104,13 +128,25 @@ class Article(BaseModel):
     pub_date_text = CharField(null=True)  # MedlineDate ("2012 Jul-Aug") or a season
     sort_date = CharField(index=True)  # "YYYY-MM-DD", what "recent" orders by
     epub_date = CharField(null=True)
-    language = CharField(null=True)
+    language = CharField(null=True)  # the first of `languages`, what exports write
     copyright = TextField(null=True)
+    # [{"last", "fore", "initials", "orcid" ("0000-0002-1825-0097" or None), "affiliations"}],
+    # a group author as {"collective", "affiliations"}
     authors = JSONField(default=list)
     abstract = JSONField(default=list)  # [{"label": ..., "text": html}]
     mesh = JSONField(default=list)  # [{"name", "ui", "major", "qualifiers": [[name, major]]}]
     keywords = JSONField(default=list)
     publication_types = JSONField(default=list)
+    # Added by migration 5. The SQL DEFAULT lets ALTER TABLE add them NOT NULL to a table
+    # of any size at once (SQLite and PostgreSQL): rows stored before read as empty.
+    languages = JSONField(default=list, constraints=EMPTY_LIST)  # ["eng", "ita"], as coded
+    grants = JSONField(default=list, constraints=EMPTY_LIST)  # [{id, acronym, agency, country}]
+    chemicals = JSONField(default=list, constraints=EMPTY_LIST)  # [{name, ui, registry}]
+    # [{"type": "RetractionIn", "pmid": int or None, "source": RefSource, "note": Note}]
+    comments_corrections = JSONField(default=list, constraints=EMPTY_LIST)
+    # [{"type", "language", "sections": [{"label", "text": html}], "copyright"}]
+    other_abstracts = JSONField(default=list, constraints=EMPTY_LIST)
+    article_ids = JSONField(default=dict, constraints=EMPTY_DICT)  # {IdType: value}
     record_hash = CharField()
     added_at = DateTimeField(default=utcnow, index=True)
     updated_at = DateTimeField(default=utcnow)
@@ -124,6 +160,13 @@ class Article(BaseModel):
     def recent(cls):
         """Articles newest first by publication date (unexecuted; the view pages it)."""
         return cls.select().order_by(cls.sort_date.desc(), cls.pmid.desc())
+
+    @classmethod
+    def for_page(cls, pmid):
+        """The article with `linked_in_library` (the PMIDs of its comments and corrections
+        that are stored here, as JSON) from the same query: the page links them here."""
+        query = cls.select(cls, json_corner.linked_pmids(cls.comments_corrections))
+        return query.where(cls.pmid == pmid).get_or_none()
 
     @classmethod
     def hashes_for(cls, pmids):
@@ -230,6 +273,159 @@ class Article(BaseModel):
             if kind not in self.GENERIC_TYPES and not kind.startswith("Research Support"):
                 return kind
         return self.publication_types[0] if self.publication_types else None
+
+    @property
+    def author_entries(self):
+        """(name, ORCID iD or None, what follows the name) for each author: the author line
+        written out with each author's iD beside their name."""
+        names = self.author_names
+        entries = []
+        for index, (author, name) in enumerate(zip(self.authors, names, strict=True)):
+            if index == len(names) - 1:
+                after = "."
+            elif index == len(names) - 2:
+                after = " and " if len(names) == 2 else ", and "
+            else:
+                after = ", "
+            entries.append((name, author.get("orcid"), after))
+        return entries
+
+    # ISO 639-2 codes PubMed uses, the name the page shows and the tag HTML's `lang` takes.
+    LANGUAGES = {
+        "eng": ("English", "en"), "fre": ("French", "fr"), "ger": ("German", "de"),
+        "spa": ("Spanish", "es"), "ita": ("Italian", "it"), "por": ("Portuguese", "pt"),
+        "pol": ("Polish", "pl"), "rus": ("Russian", "ru"), "jpn": ("Japanese", "ja"),
+        "chi": ("Chinese", "zh"), "dut": ("Dutch", "nl"), "cze": ("Czech", "cs"),
+        "dan": ("Danish", "da"), "swe": ("Swedish", "sv"), "nor": ("Norwegian", "no"),
+        "fin": ("Finnish", "fi"), "hun": ("Hungarian", "hu"), "tur": ("Turkish", "tr"),
+        "kor": ("Korean", "ko"), "heb": ("Hebrew", "he"), "gre": ("Greek", "el"),
+        "ara": ("Arabic", "ar"), "per": ("Persian", "fa"), "ukr": ("Ukrainian", "uk"),
+        "hrv": ("Croatian", "hr"), "srp": ("Serbian", "sr"), "slo": ("Slovak", "sk"),
+        "slv": ("Slovenian", "sl"), "rum": ("Romanian", "ro"), "bul": ("Bulgarian", "bg"),
+        "lit": ("Lithuanian", "lt"), "lav": ("Latvian", "lv"), "est": ("Estonian", "et"),
+        "ice": ("Icelandic", "is"), "afr": ("Afrikaans", "af"), "ind": ("Indonesian", "id"),
+        "tha": ("Thai", "th"), "vie": ("Vietnamese", "vi"),
+    }  # fmt: skip
+
+    @classmethod
+    def language_name(cls, code):
+        """ "ita" → "Italian"; a code the table lacks as given."""
+        return cls.LANGUAGES.get((code or "").lower(), (code, None))[0]
+
+    @property
+    def language_names(self):
+        """The paper's languages by name, or [] when it is in English only (most are)."""
+        codes = self.languages or ([self.language] if self.language else [])
+        if all(code.lower() == "eng" for code in codes):
+            return []
+        return [self.language_name(code) for code in codes]
+
+    # OtherAbstract Type values (the DTD's list) as headings.
+    ABSTRACT_TYPES = {
+        "plain-language-summary": "Plain language summary",
+        "Publisher": "Publisher's abstract",
+    }
+
+    @property
+    def other_abstract_list(self):
+        """Each other abstract with its `heading` ("Plain language summary", "Publisher's
+        abstract in Polish") and the `lang` tag of its text."""
+        shown = []
+        for other in self.other_abstracts:
+            kind, code = other.get("type"), (other.get("language") or "").lower()
+            heading = self.ABSTRACT_TYPES.get(kind) or (
+                f"Other abstract ({kind})" if kind else "Other abstract"
+            )
+            if code and code != "eng":
+                heading += f" in {self.language_name(code)}"
+            lang = self.LANGUAGES.get(code, (None, None))[1]
+            shown.append({**other, "heading": heading, "lang": lang})
+        return shown
+
+    @property
+    def grant_groups(self):
+        """[(agency, country, [grant ids])]: one line per funder, in the record's order."""
+        groups = {}
+        for grant in self.grants:
+            ids = groups.setdefault((grant.get("agency"), grant.get("country")), [])
+            if grant.get("id") and grant["id"] not in ids:
+                ids.append(grant["id"])
+        return [(agency, country, ids) for (agency, country), ids in groups.items()]
+
+    # CommentsCorrections RefType values as headings; notices of a change to the paper first.
+    LINK_TYPES = {
+        "RetractionIn": "Retraction in", "RetractionOf": "Retraction of",
+        "PartialRetractionIn": "Partial retraction in",
+        "PartialRetractionOf": "Partial retraction of",
+        "ExpressionOfConcernIn": "Expression of concern in",
+        "ExpressionOfConcernFor": "Expression of concern for",
+        "ErratumIn": "Erratum in", "ErratumFor": "Erratum for",
+        "CorrectedandRepublishedIn": "Corrected and republished in",
+        "CorrectedandRepublishedFrom": "Corrected and republished from",
+        "RepublishedIn": "Republished in", "RepublishedFrom": "Republished from",
+        "UpdateIn": "Update in", "UpdateOf": "Update of",
+        "ReprintIn": "Reprint in", "ReprintOf": "Reprint of",
+        "CommentIn": "Comment in", "CommentOn": "Comment on",
+        "SummaryForPatientsIn": "Summary for patients in",
+        "OriginalReportIn": "Original report in",
+        "AssociatedDataset": "Associated dataset",
+        "AssociatedPublication": "Associated publication",
+        "Cites": "Cites",
+    }  # fmt: skip
+
+    def comment_groups(self, cited=False):
+        """[(heading, [link])] of the comments and corrections grouped by type, in
+        LINK_TYPES order (then any new type PubMed adds); `cited` picks the "Cites" group
+        alone, otherwise every other group. Each link has `url`: the paper's page here when
+        it is in this Pearl (see `library_links`), else PubMed; `in_library` says which."""
+        in_library = self.library_links
+        groups = {}
+        for link in self.comments_corrections:
+            kind = link.get("type") or ""
+            if (kind == "Cites") != cited:
+                continue
+            pmid = link.get("pmid")
+            here = pmid in in_library
+            url = f"/articles/{pmid}" if here else (
+                f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else None
+            )  # fmt: skip
+            groups.setdefault(kind, []).append({**link, "url": url, "in_library": here})
+        order = list(self.LINK_TYPES)
+        ranked = sorted(groups, key=lambda k: order.index(k) if k in order else len(order))
+        return [(self.LINK_TYPES.get(k) or _spaced(k) or "Other", groups[k]) for k in ranked]
+
+    @property
+    def library_links(self):
+        """PMIDs among the comments and corrections that are in this Pearl: set by
+        `Article.for_page` in the same query as the article, else none."""
+        found = getattr(self, "linked_in_library", None)
+        return set(json.loads(found)) if found else set()
+
+    # ArticleId IdTypes as the identifier list labels them; others are shown as written.
+    ID_LABELS = {
+        "pubmed": "PMID", "doi": "DOI", "pmc": "PMCID", "pmcid": "PMCID", "pii": "PII",
+        "mid": "Manuscript ID", "sici": "SICI", "medline": "MEDLINE", "pmpid": "Publisher ID",
+        "bookaccession": "Bookshelf",
+    }  # fmt: skip
+
+    @property
+    def identifiers(self):
+        """(label, value, url or None) for the PMID, DOI, PMCID and every other ArticleId."""
+        ids = {"pubmed": str(self.pmid)}
+        if self.doi:
+            ids["doi"] = self.doi
+        if self.pmcid:
+            ids["pmc"] = self.pmcid
+        for kind, value in self.article_ids.items():
+            ids.setdefault(kind, value)
+        urls = {
+            "pubmed": self.pubmed_url,
+            "doi": f"https://doi.org/{ids.get('doi')}",
+            "pmc": f"https://www.ncbi.nlm.nih.gov/pmc/articles/{ids.get('pmc')}/",
+        }
+        return [
+            (self.ID_LABELS.get(kind, kind), value, urls.get(kind)) for kind, value in ids.items()
+        ]
 
     @property
     def first_page(self):
@@ -817,6 +1013,28 @@ class _SQLiteSearchIndex:
 search_index = _SQLiteSearchIndex()
 
 
+class _SQLiteJSON:
+    """Queries inside JSON columns (PostgreSQL: json_array_elements and ->>)."""
+
+    def linked_pmids(self, links):
+        """The PMIDs of the `links` column's items ([{"pmid": …}, …]) that are articles here,
+        as a JSON array, computed per row: each lookup is one primary-key search, and it
+        folds into the query that reads the article, so the page needs no extra query."""
+        return NodeList(
+            (
+                SQL("(SELECT json_group_array(linked.pmid) FROM article AS linked"
+                    " WHERE linked.pmid IN (SELECT json_extract(item.value, '$.pmid')"
+                    " FROM json_each("),
+                links,
+                SQL(") AS item))"),
+            ),
+            glue="",
+        ).alias("linked_in_library")  # fmt: skip
+
+
+json_corner = _SQLiteJSON()
+
+
 def _migration_1():
     db.create_tables([Article, ArticleSearch])
 
@@ -861,7 +1079,31 @@ def _migration_4():
     db.create_tables([Interest, Term, Issue, IssueEntry])
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
+def _migration_5():
+    # What the record says beyond the page's first version: languages, grants, substances,
+    # comments and corrections, other abstracts, every ArticleId. Each column has an SQL
+    # DEFAULT, so it is added NOT NULL in place, without peewee's copy of the whole table
+    # that a NOT NULL column without one needs on SQLite. Re-importing a file fills them.
+    migrator = SchemaMigrator.from_database(db.obj)
+    existing = {column.name for column in db.get_columns("article")}
+    new = ("languages", "grants", "chemicals", "comments_corrections", "other_abstracts",
+           "article_ids")  # fmt: skip
+    migrate_schema(
+        *(
+            migrator.add_column("article", name, Article._meta.fields[name], allow_not_null=True)
+            for name in new
+            if name not in existing
+        )
+    )
+
+
+MIGRATIONS = {
+    1: _migration_1,
+    2: _migration_2,
+    3: _migration_3,
+    4: _migration_4,
+    5: _migration_5,
+}
 
 
 def migrate():

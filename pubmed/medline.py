@@ -4,7 +4,14 @@ export): blank-line separated records of `TAG - value` lines."""
 import html
 import re
 
-from pubmed.records import MalformedFile, empty_record, set_date_from_text, split_abstract
+from pubmed.records import (
+    LINK_TYPES,
+    MalformedFile,
+    empty_record,
+    normalise_orcid,
+    set_date_from_text,
+    split_abstract,
+)
 
 # A 2–4 character tag padded to four, then "- ": the dash always sits in column 5. The value
 # may be missing altogether when a tool strips trailing spaces ("AB  -").
@@ -61,6 +68,10 @@ def medline_record(path, fields):
             pending_affiliations = []
         elif tag == "AD":
             (author["affiliations"] if author else pending_affiliations).append(value)
+        elif tag == "AUID" and author is not None and value.upper().startswith("ORCID:"):
+            author["orcid"] = normalise_orcid(value.partition(":")[2])
+        elif tag == "OABL" and record["other_abstracts"]:
+            record["other_abstracts"][-1]["language"] = value
         else:
             _read_field(record, tag, value)
     # An AD in a record with no author at all is not kept: an article's affiliations are its
@@ -85,11 +96,11 @@ def _new_author(tag, value):
     if tag == "FAU":
         last, _, fore = value.partition(",")
         return {"last": last.strip(), "fore": fore.strip() or None, "initials": None,
-                "affiliations": []}  # fmt: skip
+                "orcid": None, "affiliations": []}  # fmt: skip
     # An AU with no FAU before it (older records): the short name is all there is.
     last, _, initials = value.rpartition(" ")
     return {"last": last or value, "fore": initials or None, "initials": initials or None,
-            "affiliations": []}  # fmt: skip
+            "orcid": None, "affiliations": []}  # fmt: skip
 
 
 def _initials_after(last, short_name):
@@ -126,8 +137,74 @@ def _read_field(record, tag, value):
         record["mesh"].append(medline_mesh(value))
     elif tag == "OT" and value:
         record["keywords"].append(value)
-    elif tag in ("AID", "LID") and value.endswith("[doi]") and not record["doi"]:
-        record["doi"] = value[: -len("[doi]")].strip()
+    elif tag == "LA" and value:
+        record["languages"].append(value)
+        record["language"] = record["language"] or value
+    elif tag == "GR" and value:
+        record["grants"].append(medline_grant(value))
+    elif tag == "RN" and value:
+        record["chemicals"].append(medline_chemical(value))
+    elif tag in LINK_TYPES and value:
+        record["comments_corrections"].append(medline_link(LINK_TYPES[tag], value))
+    elif tag == "OAB" and value:
+        record["other_abstracts"].append(medline_other_abstract(value))
+    elif tag in ("AID", "LID"):
+        _read_id(record, tag, value)
+
+
+def _read_id(record, tag, value):
+    """AID ("10.1136/gut-2016-3 [doi]") is an ArticleId of any type; LID, a location (the DOI
+    column when it is one)."""
+    match = ARTICLE_ID.fullmatch(value)
+    if not match:
+        return
+    number, kind = match.groups()
+    if kind == "doi" and not record["doi"]:
+        record["doi"] = number
+    if tag == "AID":
+        record["article_ids"].setdefault(kind, number)
+
+
+ARTICLE_ID = re.compile(r"(.+?)\s*\[([a-z-]+)\]")
+LINK_PMID = re.compile(r"^(.*?)\s*PMID: (\d+)$")
+REGISTRY = re.compile(r"^(.+?) \((.*)\)$")  # a number never holds " (", a name may
+# PubMed's grant acronyms: an institute's letters (CA, HL; NULL when none), a funder's code (WT_).
+GRANT_ACRONYM = re.compile(r"[A-Z]{2,4}_?|[A-Z]+_")
+OTHER_ABSTRACT_TYPES = ("AAMC", "AIDS", "KIE", "PIP", "NASA", "Publisher", "plain-language-summary")
+
+
+def medline_grant(value):
+    """ "R01 CA149445/CA/NCI NIH HHS/United States" → a grant. Read from the right: a grant
+    number may hold slashes ("MR/K006584/1"), and the acronym is there only when known."""
+    parts = value.split("/")
+    country = parts.pop() if len(parts) > 1 else None
+    agency = parts.pop() if len(parts) > 1 else None
+    known = len(parts) > 1 and GRANT_ACRONYM.fullmatch(parts[-1])
+    acronym = parts.pop() if known else None
+    return {"id": "/".join(parts) or None, "acronym": acronym, "agency": agency or None,
+            "country": country or None}  # fmt: skip
+
+
+def medline_chemical(value):
+    """ "0 (Antineoplastic Agents)" → a substance (MEDLINE text has no MeSH UI for it)."""
+    match = REGISTRY.match(value)
+    registry, name = match.groups() if match else (None, value)
+    return {"name": name, "ui": None, "registry": registry}
+
+
+def medline_link(ref_type, value):
+    """ "Nat Genet. 1995 Sep;11(1):104. PMID: 7550304" → a CommentsCorrections entry."""
+    match = LINK_PMID.match(value)
+    source, pmid = (match.group(1), int(match.group(2))) if match else (value, None)
+    return {"type": ref_type, "pmid": pmid, "source": source or None, "note": None}
+
+
+def medline_other_abstract(value):
+    """ "Publisher: Abstract available from the publisher." → an other abstract."""
+    kind, _, text = value.partition(": ")
+    if kind not in OTHER_ABSTRACT_TYPES or not text:
+        kind, text = None, value
+    return {"type": kind, "language": None, "sections": split_abstract(text), "copyright": None}
 
 
 # tag → (field, keep the first value only)
@@ -138,7 +215,6 @@ SIMPLE_FIELDS = {
     "VI": ("volume", False),
     "IP": ("issue", False),
     "PG": ("pages", False),
-    "LA": ("language", True),
     "PMC": ("pmcid", False),
 }
 

@@ -74,6 +74,8 @@ def empty_record(pmid):
         "pub_day": None, "pub_date_text": None, "epub_date": None, "language": None,
         "copyright": None, "authors": [], "abstract": [], "mesh": [], "keywords": [],
         "publication_types": [], "line": None,
+        "languages": [], "grants": [], "chemicals": [], "comments_corrections": [],
+        "other_abstracts": [], "article_ids": {},
     }  # fmt: skip
 
 
@@ -121,3 +123,36 @@ def split_abstract(text):
     for label, body in zip(pieces[1::2], pieces[2::2], strict=True):
         sections.append({"label": label, "text": html.escape(body.strip(), quote=False)})
     return sections
+
+
+# CommentsCorrections RefType ↔ the MEDLINE text tag PubMed writes for it ("RIN - Nat Genet.
+# 1995 Sep;11(1):104. PMID: 7550304"). "Cites" and a few rarer types have no tag.
+LINK_TAGS = {
+    "CommentOn": "CON", "CommentIn": "CIN", "ErratumIn": "EIN", "ErratumFor": "EFR",
+    "RetractionIn": "RIN", "RetractionOf": "ROF", "PartialRetractionIn": "PRIN",
+    "PartialRetractionOf": "PROF", "UpdateIn": "UIN", "UpdateOf": "UOF",
+    "CorrectedandRepublishedIn": "CRI", "CorrectedandRepublishedFrom": "CRF",
+    "RepublishedIn": "RPI", "RepublishedFrom": "RPF", "SummaryForPatientsIn": "SPIN",
+    "OriginalReportIn": "ORI", "ExpressionOfConcernIn": "ECI", "ExpressionOfConcernFor": "ECF",
+}  # fmt: skip
+LINK_TYPES = {tag: ref_type for ref_type, tag in LINK_TAGS.items()}
+
+
+ORCID = re.compile(r"(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])")
+
+
+def normalise_orcid(text):
+    """ "https://orcid.org/0000-0002-1825-0097", "0000000218250097" … → "0000-0002-1825-0097";
+    None unless it is 16 digits whose check digit (ISO 7064 11,2) is right: a mistyped iD
+    would link to somebody else."""
+    match = ORCID.fullmatch((text or "").strip().upper().rsplit("/", 1)[-1])
+    if not match:
+        return None
+    digits = "".join(match.groups())
+    total = 0
+    for digit in digits[:-1]:
+        total = (total + int(digit)) * 2
+    check = (12 - total % 11) % 11
+    if digits[-1] != ("X" if check == 10 else str(check)):
+        return None
+    return "-".join(match.groups())

@@ -82,6 +82,7 @@ def _ris_record(path, entries, start):
     record["doi"] = entry.get("doi")
     record["issn"] = (entry.get("issn") or "").split(" ")[0] or None
     record["language"] = entry.get("language")
+    record["languages"] = [record["language"]] if record["language"] else []
     pmcid = (entry.get("custom2") or "").strip()  # EndNote's PubMed import: C2 is the PMCID
     record["pmcid"] = pmcid if pmcid.startswith("PMC") else None
     return record
@@ -118,7 +119,7 @@ def _ris_author(name):
         return {"collective": name.strip(), "affiliations": []}
     fore = fore.strip() or None
     return {"last": last.strip(), "fore": fore, "initials": initials_of(fore) or None,
-            "affiliations": []}  # fmt: skip
+            "orcid": None, "affiliations": []}  # fmt: skip
 
 
 def _ris_date(entry):

@@ -5,7 +5,15 @@ import html
 
 from lxml import etree
 
-from pubmed.records import Deletion, MalformedFile, empty_record, month_number, set_date_from_text
+from markup import MATHML_TAGS, mathml_attribute_allowed
+from pubmed.records import (
+    Deletion,
+    MalformedFile,
+    empty_record,
+    month_number,
+    normalise_orcid,
+    set_date_from_text,
+)
 
 # Inline markup PubMed keeps in titles and abstracts; every other element becomes its text.
 INLINE_TAGS = {"i", "b", "u", "sup", "sub"}
@@ -68,14 +76,71 @@ def citation_record(path, citation, pubmed_data):
             text = (child.text or "").strip()
             if text.startswith("PMC") and not record["pmcid"]:
                 record["pmcid"] = text
+        elif tag == "ChemicalList":
+            record["chemicals"] = [_chemical(c) for c in child if c.tag == "Chemical"]
+        elif tag == "CommentsCorrectionsList":
+            record["comments_corrections"] = [_comment_correction(c) for c in child]
+        elif tag == "OtherAbstract":
+            record["other_abstracts"].append(_other_abstract(child))
     if pubmed_data is not None:
-        for article_id in pubmed_data.iterfind("ArticleIdList/ArticleId"):
-            kind, value = article_id.get("IdType"), (article_id.text or "").strip()
-            if kind == "doi" and value and not record["doi"]:
-                record["doi"] = value
-            elif kind == "pmc" and value:
-                record["pmcid"] = value
+        # Only PubmedData's own list: each Reference in a ReferenceList has one too.
+        for id_list in pubmed_data.iterchildren("ArticleIdList"):
+            _read_article_ids(record, id_list)
     return record
+
+
+def _read_article_ids(record, id_list):
+    """Every ArticleId by its IdType (the first of each type), and the DOI and PMCID columns."""
+    ids = record["article_ids"]
+    for article_id in id_list:
+        kind, value = article_id.get("IdType"), (article_id.text or "").strip()
+        if not (kind and value):
+            continue
+        ids.setdefault(kind, value)
+        if kind == "doi" and not record["doi"]:
+            record["doi"] = value
+        elif kind == "pmc":
+            record["pmcid"] = value
+
+
+def _chemical(chemical):
+    """{"name", "ui", "registry"} of a substance; registry "0" is PubMed's "no number"."""
+    item = {"name": None, "ui": None, "registry": None}
+    for child in chemical:
+        if child.tag == "NameOfSubstance":
+            item["name"], item["ui"] = child.text, child.get("UI")
+        elif child.tag == "RegistryNumber":
+            item["registry"] = child.text
+    return item
+
+
+def _comment_correction(link):
+    """{"type", "pmid", "source", "note"}: a comment, erratum, retraction, update or cited
+    paper, with its PMID (an int, None when PubMed has none) and citation (RefSource)."""
+    item = {"type": link.get("RefType"), "pmid": None, "source": None, "note": None}
+    for child in link:
+        tag = child.tag
+        if tag == "PMID":
+            text = (child.text or "").strip()
+            item["pmid"] = int(text) if text.isdigit() else None
+        elif tag == "RefSource":
+            item["source"] = child.text
+        elif tag == "Note":
+            item["note"] = child.text
+    return item
+
+
+def _other_abstract(other):
+    """{"type", "language", "sections", "copyright"}: a translation, a publisher's or a
+    plain-language summary, sections shaped like the abstract's."""
+    sections, copyright = [], None
+    for part in other:
+        if part.tag == "AbstractText":
+            sections.append({"label": part.get("Label"), "text": inline_html(part)})
+        elif part.tag == "CopyrightInformation":
+            copyright = part.text
+    return {"type": other.get("Type"), "language": other.get("Language"),
+            "sections": sections, "copyright": copyright}  # fmt: skip
 
 
 def _read_article(record, article):
@@ -106,7 +171,11 @@ def _read_article(record, article):
         elif tag == "AuthorList":
             record["authors"] = [_author(a) for a in child if a.tag == "Author"]
         elif tag == "Language":
-            record["language"] = record["language"] or child.text
+            if child.text:
+                record["languages"].append(child.text)
+                record["language"] = record["language"] or child.text
+        elif tag == "GrantList":
+            record["grants"] = [_grant(g) for g in child if g.tag == "Grant"]
         elif tag == "PublicationTypeList":
             record["publication_types"] = [p.text for p in child if p.text]
         elif tag == "ArticleDate":
@@ -171,9 +240,20 @@ def _iso_date(elem):
     return f"{year}-{month or 1:02d}-{int(day) if day and day.isdigit() else 1:02d}"
 
 
+def _grant(grant):
+    """{"id", "acronym", "agency", "country"} of one grant, as the record gives them."""
+    texts = _child_texts(grant)
+    return {
+        "id": texts.get("GrantID") or None,
+        "acronym": texts.get("Acronym") or None,
+        "agency": texts.get("Agency") or None,
+        "country": texts.get("Country") or None,
+    }
+
+
 def _author(author):
     # One pass over the children: findtext() per field costs more than the parse itself.
-    person = {"last": None, "fore": None, "initials": None, "affiliations": []}
+    person = {"last": None, "fore": None, "initials": None, "orcid": None, "affiliations": []}
     for child in author:
         tag = child.tag
         if tag == "LastName":
@@ -188,6 +268,8 @@ def _author(author):
             )
         elif tag == "Affiliation" and child.text:  # before 2014 the affiliation sat here
             person["affiliations"].append(child.text)
+        elif tag == "Identifier" and child.get("Source") == "ORCID" and not person["orcid"]:
+            person["orcid"] = normalise_orcid(child.text)
         elif tag == "CollectiveName":
             name = " ".join((child.text or "").split())
             return {"collective": name, "affiliations": person["affiliations"]}
@@ -206,7 +288,7 @@ def _mesh_heading(heading):
 
 def inline_html(elem):
     """An element's content as HTML: PubMed's inline <i>/<b>/<u>/<sup>/<sub> kept as markup,
-    MathML sub/superscripts mapped onto <sub>/<sup>, every other tag reduced to its text."""
+    MathML kept as MathML Core (see `_append_math`), every other tag reduced to its text."""
     if len(elem) == 0:
         return html.escape(elem.text or "", quote=False)
     parts = [html.escape(elem.text or "", quote=False)]
@@ -218,12 +300,8 @@ def inline_html(elem):
 def _append_node(node, parts):
     tag = node.tag
     if isinstance(tag, str):
-        if tag.startswith(MATHML) and tag[len(MATHML) :] in ("msub", "msup") and len(node) == 2:
-            wrapper = "sub" if tag.endswith("msub") else "sup"
-            _append_children(node[0], parts)
-            parts.append(f"<{wrapper}>")
-            _append_children(node[1], parts)
-            parts.append(f"</{wrapper}>")
+        if tag.startswith(MATHML):
+            _append_math_root(node, parts)
         elif tag in INLINE_TAGS:
             parts.append(f"<{tag}>")
             _append_children(node, parts)
@@ -239,3 +317,146 @@ def _append_children(node, parts):
         parts.append(html.escape(node.text, quote=False))
     for child in node:
         _append_node(child, parts)
+
+
+# --- MathML ---
+# Kept as MathML Core without the namespace prefix (how HTML writes it, and what Chromium
+# renders), with only the elements and attribute values markup.py's sanitizer allows. The
+# <math> element carries its plain text in `alttext`: screen readers read it, and
+# models.html_to_text gives it to everything that wants text (search, citations, .txt).
+
+# Accents written over (or under) a letter, as the combining characters plain text uses.
+COMBINING_ACCENTS = {
+    ".": "\u0307", "\u02d9": "\u0307", "\u00b7": "\u0307", "..": "\u0308", "\u00a8": "\u0308",
+    "^": "\u0302", "\u02c6": "\u0302", "~": "\u0303", "\u02dc": "\u0303", "\u00af": "\u0304",
+    "\u203e": "\u0305", "\u2192": "\u20d7", "\u02c7": "\u030c", "\u00b4": "\u0301", "`": "\u0300",
+}  # fmt: skip
+MATHML_TOKENS = {"mi", "mn", "mo", "ms", "mtext"}
+MATHML_DROPPED = {"annotation", "annotation-xml"}  # alternative encodings (TeX, Content MathML)
+
+
+def _local(node):
+    """The MathML element's name without its namespace; None for a comment or a non-MathML
+    element."""
+    tag = node.tag
+    return tag[len(MATHML) :] if isinstance(tag, str) and tag.startswith(MATHML) else None
+
+
+def _append_math_root(node, parts):
+    """A <math> element (or MathML without one around it) as <math alttext="…">…</math>."""
+    display = node.get("display") if _local(node) == "math" else None
+    attributes = f' alttext="{html.escape(_math_text(node).strip())}"'
+    if display in ("block", "inline"):
+        attributes += f' display="{display}"'
+    parts.append(f"<math{attributes}>")
+    if _local(node) == "math":
+        for child in node:
+            _append_math(child, parts)
+    else:
+        _append_math(node, parts)
+    parts.append("</math>")
+
+
+def _token_text(node):
+    """A token's text, whitespace trimmed and collapsed as MathML renders it."""
+    return " ".join("".join(node.itertext()).split())
+
+
+def _append_math(node, parts):
+    """One MathML element as MathML Core. Whitespace between elements is layout of the XML,
+    not content, so only token elements contribute text. Elements Core lacks become <mrow>,
+    keeping what they contain; <none/> (an empty script slot) is an empty <mrow> in Core."""
+    name = _local(node)
+    if name is None or name in MATHML_DROPPED:
+        return
+    if name == "semantics":  # the presentation is its first child; the rest are annotations
+        if len(node):
+            _append_math(node[0], parts)
+        return
+    if name == "mfenced":  # deprecated and not in Core: spelled out as its fences
+        _append_fenced(node, parts)
+        return
+    if name not in MATHML_TAGS or name in ("math", "none"):
+        name = "mrow"
+    parts.append(f"<{name}{_math_attributes(node, name)}>")
+    if name in MATHML_TOKENS:
+        text = _token_text(node)
+        if not text and name == "mtext" and node.text:
+            text = "\u00a0"  # an <mtext> of only a space separates words ("¹H MRI"): keep it
+        parts.append(html.escape(text, quote=False))
+    else:
+        for child in node:
+            _append_math(child, parts)
+    parts.append(f"</{name}>")
+
+
+def _math_attributes(node, name):
+    """The attributes the sanitizer allows, and accent="true" on an <mover> whose over
+    script is an accent (so the dot of V̇ sits on the letter, not above it as a script)."""
+    kept = "".join(
+        f' {attribute}="{html.escape(value)}"'
+        for attribute, value in node.attrib.items()
+        if mathml_attribute_allowed(attribute, value)
+    )
+    if (
+        name == "mover"
+        and len(node) == 2
+        and "accent" not in node.attrib
+        and _token_text(node[1]) in COMBINING_ACCENTS
+    ):
+        kept += ' accent="true"'
+    return kept
+
+
+def _append_fenced(node, parts):
+    """<mfenced> as the <mrow> of <mo> fences and separators it stands for."""
+    opening, closing = node.get("open", "("), node.get("close", ")")
+    separators = "".join(node.get("separators", ",").split())
+    parts.append(f"<mrow><mo>{html.escape(opening, quote=False)}</mo>")
+    for index, child in enumerate(child for child in node if _local(child)):
+        if index and separators:
+            separator = separators[min(index - 1, len(separators) - 1)]
+            parts.append(f"<mo>{html.escape(separator, quote=False)}</mo>")
+        _append_math(child, parts)
+    parts.append(f"<mo>{html.escape(closing, quote=False)}</mo></mrow>")
+
+
+def _math_text(node):
+    """Plain text of MathML as a reader would type it: V̇O2max, 3He, a/b, √x. Scripts follow
+    their base, prescripts (isotopes) come before it, accents become combining characters."""
+    name = _local(node)
+    if name is None or name in MATHML_DROPPED or name in ("none", "mprescripts"):
+        return ""
+    if name in MATHML_TOKENS:
+        text = _token_text(node)
+        return text or (" " if name == "mtext" and node.text else "")
+    children = [child for child in node if _local(child)]
+    texts = [_math_text(child) for child in children]
+    if name == "semantics":
+        return texts[0] if texts else ""
+    if name in ("mover", "munder") and len(texts) == 2:
+        accent = COMBINING_ACCENTS.get(texts[1]) if name == "mover" else None
+        if name == "munder" and texts[1] == "_":
+            accent = "\u0332"
+        return texts[0] + accent if accent else texts[0] + texts[1]
+    if name == "mmultiscripts":
+        names = [_local(child) for child in children]
+        if "mprescripts" in names:
+            split = names.index("mprescripts")
+            return "".join(texts[split + 1 :]) + "".join(texts[:split])
+    if name == "mfrac" and len(texts) == 2:
+        return f"{_grouped(texts[0])}/{_grouped(texts[1])}"
+    if name == "msqrt":
+        return "√" + _grouped("".join(texts))
+    if name == "mroot" and len(texts) == 2:
+        return f"{texts[1]}√{_grouped(texts[0])}"
+    if name == "mfenced":
+        return node.get("open", "(") + ",".join(texts) + node.get("close", ")")
+    if name in ("mtr", "mtable"):
+        return " ".join(texts)
+    return "".join(texts)
+
+
+def _grouped(text):
+    """Text in parentheses when it is more than one symbol (a fraction's (a+b)/2)."""
+    return text if len(text) <= 1 or text.isalnum() else f"({text})"

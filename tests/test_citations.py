@@ -12,6 +12,8 @@ import rispy
 from markupsafe import escape
 
 import citations
+import importer
+import models
 import pubmed
 from models import Article, html_to_text
 
@@ -761,3 +763,13 @@ def test_medline_lines_are_wrapped_as_pubmed_does():
         assert line.strip(), "a blank line would end the record"
         assert re.match(r"[A-Z][A-Z0-9]{1,3} {0,2}- \S| {6}\S", line), line
         assert len(line) <= 80 or " " not in line[6:], line
+
+
+def test_bibtex_writes_mathml_as_its_text(tmp_path):
+    models.open_database(f"sqlite:///{tmp_path / 'math.db'}")
+    models.migrate()
+    importer.import_file(data_file("biopython_pubmed6.xml"))
+    entry = citations.to_bibtex(models.Article.get())
+    assert "<m" not in entry  # no MathML element (<math>, <mi>…) reaches LaTeX
+    assert "maximal oxygen uptake ( V̇O2max )" in entry
+    models.db.close()

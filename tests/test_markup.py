@@ -869,3 +869,54 @@ def test_random_notes_render_safely():
         html = markup.render(source, PREFIX)
         assert "\x02" not in html and "\x03" not in html  # the renderer's private markers
         assert_safe(html, PREFIX)
+
+
+# -- PubMed record markup (markup.record_html) ------------------------------------------------
+
+RECORD_TAGS = {"i", "b", "u", "sup", "sub"} | markup.MATHML_TAGS
+
+
+def assert_record_safe(html: str) -> None:
+    """Only the record allowlist: inline tags, MathML Core, MathML's own layout attributes."""
+    for element in elements(html):
+        assert element.name in RECORD_TAGS, element
+        for name, value in element.attrs.items():
+            assert element.name in markup.MATHML_TAGS, (element.name, name)
+            if name == "alttext":
+                assert element.name == "math"
+            else:
+                assert markup.mathml_attribute_allowed(name, value), (element.name, name, value)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=range(len(PAYLOADS)))
+def test_record_html_makes_payloads_harmless(payload):
+    for context in (
+        "{}",
+        "<i>{}</i>",
+        "<math><mi>{}</mi></math>",
+        "<math><mtext>{}</mtext></math>",
+    ):
+        html = markup.record_html(context.replace("{}", payload))
+        assert_record_safe(html)
+        assert_no_javascript_in_attributes(html)
+
+
+@pytest.mark.parametrize(
+    ("fragment", "expected"),
+    [
+        ("Plain &amp; escaped text", "Plain &amp; escaped text"),
+        ("The <i>TERT</i> gene, K<sup>+</sup>", "The <i>TERT</i> gene, K<sup>+</sup>"),
+        ('<math alttext="x2" display="block"><msup><mi>x</mi><mn>2</mn></msup></math>',
+         '<math alttext="x2" display="block"><msup><mi>x</mi><mn>2</mn></msup></math>'),
+        ('<math href="javascript:alert(1)" style="x"><mi onclick="alert(1)">x</mi></math>',
+         "<math><mi>x</mi></math>"),
+        ('<mi mathvariant="bold" alttext="no">x</mi>', '<mi mathvariant="bold">x</mi>'),
+        ('<math><mi mathvariant="url(x)">x</mi></math>', "<math><mi>x</mi></math>"),
+        ("<b onmouseover=alert(1)>bold</b>", "<b>bold</b>"),
+        ('<a href="https://example.org">link</a> <img src=x>', "link "),
+        ("", ""),
+        (None, ""),
+    ],
+)  # fmt: skip
+def test_record_html_keeps_the_record_allowlist(fragment, expected):
+    assert markup.record_html(fragment) == expected

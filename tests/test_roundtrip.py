@@ -11,6 +11,7 @@ import citations
 import importer
 import models
 from models import Article, html_to_text
+from pubmed.records import LINK_TAGS
 from tests.conftest import DATA, DEMO_FILE
 
 # Every PubMed record file among the samples (XML, MEDLINE text, RIS), and the demo file.
@@ -52,6 +53,27 @@ def _ris_keywords(row):
     return list(dict.fromkeys([h["name"] for h in row["mesh"]] + row["keywords"]))
 
 
+def _grants(row):
+    """Grants with their runs of spaces as one (MEDLINE text wraps and re-spaces values)."""
+    return [{k: v and citations.one_line(v) for k, v in g.items()} for g in row["grants"]]
+
+
+def _links(row):
+    """The comments and corrections MEDLINE text has a tag for (not "Cites"), without the
+    separate <Note> (no tag), their RefSource re-spaced."""
+    return [
+        (link["type"], link["pmid"], link["source"] and citations.one_line(link["source"]))
+        for link in row["comments_corrections"]
+        if link["type"] in LINK_TAGS
+    ]
+
+
+def _other_abstracts(row):
+    """Other abstracts as plain text with their labels, type and language (OAB, OABL)."""
+    return [(o["type"], o["language"], [(s["label"], _plain(s["text"])) for s in o["sections"]])
+            for o in row["other_abstracts"]]  # fmt: skip
+
+
 def _full_pages(row):
     first, last = citations.expand_pages(row["pages"])
     return (first, last)
@@ -66,6 +88,11 @@ CANNOT_CARRY = {
         "copyright": "RIS has no copyright tag",
         "mesh": "RIS has no MeSH tag: the headings' names travel as KW (see keywords); "
         "their UIs, major flags and qualifiers are lost",
+        "grants": "RIS has no tag for funding",
+        "chemicals": "RIS has no tag for substances",
+        "comments_corrections": "RIS has no tag for comments, errata or retractions",
+        "other_abstracts": "RIS has one abstract (AB)",
+        "article_ids": "RIS has tags for the DOI (DO) and accession (AN) only",
     },
 }
 
@@ -80,6 +107,16 @@ CARRIED_AS = {
             "MH carries no descriptor UI",
             lambda row: [{**h, "ui": None} for h in row["mesh"]],
         ),
+        "chemicals": (
+            "RN carries the registry number and name, not the MeSH UI",
+            lambda row: [{**c, "ui": None} for c in row["chemicals"]],
+        ),
+        "grants": ("GR values are re-spaced like every wrapped value", _grants),
+        "comments_corrections": (
+            "CIN, EIN, RIN, UOF… exist for every type but Cites; no tag for a <Note>",
+            _links,
+        ),
+        "other_abstracts": ("OAB is plain text, its labels inline; no copyright", _other_abstracts),
     },
     "ris": {
         "title": ("TI is plain text", lambda row: _plain(row["title"])),
@@ -91,6 +128,7 @@ CARRIED_AS = {
         ),
         "keywords": ("KW holds MeSH names and keywords in one list", _ris_keywords),
         "pages": ("SP/EP are the full first and last page ('629-42' → 629, 642)", _full_pages),
+        "languages": ("LA is one language", lambda row: row["languages"][:1]),
     },
 }
 

@@ -18,9 +18,10 @@ DOWNLOADS = {
 }
 
 
-def get_article(pmid):
-    """The article with this PMID, or a real 404 page."""
-    article = Article.get_or_none(Article.pmid == pmid)
+def get_article(pmid, for_page=False):
+    """The article with this PMID, or a real 404 page. `for_page` also finds which of the
+    papers it links to are here, in the same query (Article.for_page)."""
+    article = Article.for_page(pmid) if for_page else Article.get_or_none(Article.pmid == pmid)
     if article is None:
         abort(404, description=f"There is no paper with PMID {pmid} in this Pearl.")
     return article
@@ -48,8 +49,9 @@ def index():
 
 @bp.get("/articles/<int:pmid>")
 def show(pmid):
-    """One paper as the seed page shows it: citation, abstract, actions, notes, MeSH."""
-    return paper_page(get_article(pmid))
+    """One paper as the seed page shows it: citation, abstract, actions, notes, MeSH, and
+    the rest of the record (comments and corrections, funding, substances, identifiers)."""
+    return paper_page(get_article(pmid, for_page=True))
 
 
 def paper_page(article, status=200, block="content", **notes_state):

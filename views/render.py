@@ -4,9 +4,11 @@ named block of the page template, everything else gets the whole page."""
 from flask import abort, render_template, request
 from flask_htmx import HTMX
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
+from markup import record_html
 from models import html_to_text, utcnow
 
 htmx = HTMX()
@@ -60,10 +62,17 @@ def init_app(app):
     app.url_map.converters["int"] = DatabaseIntegerConverter
     htmx.init_app(app)
     app.add_template_filter(html_to_text)
+    app.add_template_filter(record_markup, "record_html")
     app.add_template_filter(time_ago)
     app.add_template_filter(exact_time)
 
     app.after_request(_headers)
+
+
+def record_markup(fragment):
+    """A stored title or abstract section as markup for a template, through the record
+    sanitizer (markup.record_html): `|record_html` where `|safe` would trust the database."""
+    return Markup(record_html(fragment))
 
 
 def safe_next(target, default="/"):

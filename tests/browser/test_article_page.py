@@ -1,9 +1,14 @@
 """A reader in Chromium: opens a paper, copies its citation, changes the style, sets an
-institutional prefix and follows Full text; the same with JavaScript off."""
+institutional prefix and follows Full text; the same with JavaScript off. MathML renders as
+math, and the record's sections (cited papers, ORCID iDs, comments) open and link."""
 
 import re
 
 from playwright.sync_api import expect
+
+import importer
+import models
+from tests.conftest import DATA
 
 PMID = 24997269
 DOI_URL = "https://doi.org/10.1016/j.neuroscience.2014.06.056"
@@ -134,3 +139,54 @@ def test_plaintext_opens_as_text(page, live_server):
     response = page.goto(f"{live_server}/articles/{PMID}.txt")
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     assert "PMID: 24997269" in page.locator("body").inner_text()
+
+
+def import_samples(live_app, *names):
+    """Real efetch records added to the live app's database."""
+    with live_app.app_context():
+        for name in names:
+            importer.import_file(DATA / name)
+        models.db.close()
+
+
+def box(locator):
+    return locator.bounding_box()
+
+
+def test_mathml_renders_as_math_under_the_csp(page, live_app, live_server, console_errors):
+    import_samples(live_app, "biopython_pubmed6.xml", "biopython_pubmed7.xml")
+    page.goto(f"{live_server}/articles/30108519")
+    math = page.locator(".abstract math").first
+    expect(math).to_be_visible()
+    assert math.evaluate("m => getComputedStyle(m).display") == "math"  # MathML Core layout
+    # V̇O₂max: the subscript sits lower than the letters it follows, and smaller.
+    letter, script = math.locator("msub > mrow").nth(0), math.locator("msub > mrow").nth(1)
+    assert box(script)["y"] + box(script)["height"] > box(letter)["y"] + box(letter)["height"]
+    assert box(script)["height"] < box(letter)["height"]
+    # ³He: the isotope's mass number is written before the symbol, raised.
+    page.goto(f"{live_server}/articles/29963580")
+    helium = page.locator(".abstract mmultiscripts").first
+    symbol, mass = helium.locator("mi").first, helium.locator("mn").first
+    expect(mass).to_have_text("3")
+    assert box(mass)["x"] < box(symbol)["x"]
+    assert box(mass)["y"] < box(symbol)["y"]
+    assert console_errors == []
+
+
+def test_record_sections_open_and_link(page, live_app, live_server, console_errors):
+    import_samples(live_app, "biopython_pubmed4.xml", "biopython_pubmed7.xml")
+    page.goto(f"{live_server}/articles/27797938")
+    cited = page.locator(".cited details")
+    expect(cited.locator(".linked-paper").first).to_be_hidden()
+    cited.locator("summary").click()
+    expect(cited.locator(".linked-paper")).to_have_count(48)
+    expect(cited.locator(".linked-paper").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Funding")).to_be_visible()
+    page.goto(f"{live_server}/articles/29963580")
+    orcid = page.get_by_role("link", name="ORCID iD of Dante Capaldi: 0000-0002-4590-7461")
+    expect(orcid).to_have_attribute("href", "https://orcid.org/0000-0002-4590-7461")
+    # A comment in this Pearl opens here.
+    page.goto(f"{live_server}/articles/25466483")
+    page.get_by_role("link", name="J Cataract Refract Surg. 2015 Aug;41(8):1792").click()
+    expect(page).to_have_url(f"{live_server}/articles/26432150")
+    assert console_errors == []

@@ -1,0 +1,61 @@
+"""Numbered migrations bring a database made by an older Pearl up to date in place."""
+
+import importer
+import models
+from tests.conftest import DEMO_FILE, soup
+
+RECORD_COLUMNS = (
+    "languages",
+    "grants",
+    "chemicals",
+    "comments_corrections",
+    "other_abstracts",
+    "article_ids",
+)
+
+
+def back_to_migration_4():
+    """Take the open database back to how migration 4 left it (Article without the record's
+    extra columns), keeping its papers."""
+    for column in RECORD_COLUMNS:
+        models.db.execute_sql(f'ALTER TABLE "article" DROP COLUMN "{column}"')
+    models.Migration.delete().where(models.Migration.number == 5).execute()
+    # The content hash an older Pearl stored covered fewer columns.
+    models.db.execute_sql("UPDATE article SET record_hash = 'hash of fewer columns'")
+
+
+def test_migration_5_adds_the_record_columns_to_a_database_made_before_it(app, client):
+    with app.app_context():
+        back_to_migration_4()
+        assert not set(RECORD_COLUMNS) & {c.name for c in models.db.get_columns("article")}
+        assert models.migrate() == [5]
+        assert models.migrate() == []
+        # Papers stored before read as empty, and their page still shows.
+        old = models.Article.get_by_id(25466483)
+        assert (old.comments_corrections, old.grants, old.article_ids) == ([], [], {})
+        models.db.close()
+    page = soup(client.get("/articles/25466483"))
+    assert page.select_one(".comments-corrections") is None
+    assert [div.dt.text for div in page.select(".id-list div")] == ["PMID", "DOI"]
+    with app.app_context():
+        # Re-importing the file fills the new columns: each record counts as updated.
+        summary = importer.import_file(DEMO_FILE)
+        assert summary.updated == 604 and summary.added == 0
+        assert len(models.Article.get_by_id(25466483).comments_corrections) == 6
+        models.db.close()
+
+
+def test_migration_5_adds_columns_without_copying_the_table(app, queries):
+    # NOT NULL with an SQL default is one ALTER TABLE … ADD COLUMN each, on SQLite as on
+    # PostgreSQL: no rebuild of the article table (which notes and issues point at).
+    with app.app_context():
+        back_to_migration_4()
+        queries.clear()
+        models.migrate()
+        models.db.close()
+    added = [q for q in queries if "ALTER TABLE" in q]
+    assert len(added) == len(RECORD_COLUMNS)
+    for column, query in zip(RECORD_COLUMNS, added, strict=True):
+        assert f'ADD COLUMN "{column}" TEXT NOT NULL DEFAULT' in query
+    # What a copy of the table would run (peewee's way to add NOT NULL on SQLite).
+    assert not [q for q in queries if "__tmp__" in q or 'INSERT INTO "article"' in q]
