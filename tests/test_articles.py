@@ -322,3 +322,17 @@ def test_record_page_stays_at_two_queries(client, samples, queries):
     queries.clear()
     assert client.get("/articles/27797938").status_code == 200
     assert len(queries) <= 2, queries  # the paper with its links in the library, the notes
+
+
+def test_plaintext_carries_what_the_record_says(app, client):
+    with app.app_context():
+        importer.import_file(DATA / "gemma_pubmed-retracted.xml")
+        models.db.close()
+    text = client.get("/articles/7914452.txt").get_data(as_text=True)
+    lines = text.splitlines()
+    assert "Retraction in: Garey CE, Schwarzman AL, Rise ML, Seyfried TN. Nat Genet. 1995 " \
+        "Sep;11(1):104 PMID: 7550304" in lines  # fmt: skip
+    assert "Funding: NINDS NIH HHS (United States): NS 23355" in lines
+    assert "Substances: Nerve Tissue Proteins; Copper; Ceruloplasmin" in lines
+    assert lines[-3:] == ["PMID: 7914452", "DOI: 10.1038/ng0494-426",
+                          "PubMed: https://pubmed.ncbi.nlm.nih.gov/7914452/"]  # fmt: skip
