@@ -679,6 +679,23 @@ class Term(BaseModel):
         return query.order_by(starts, cls.count.desc(), cls.key).limit(limit)
 
     @classmethod
+    def counts_for(cls, kind, names):
+        """({lowercased name: how many papers carry it}, how many papers there were when the
+        terms were counted) for `names` of `kind`: one indexed query."""
+        keys = [name.lower() for name in names]
+        query = cls.select(cls.kind, cls.key, cls.name, cls.count).where(
+            ((cls.kind == kind) & cls.key.in_(keys)) | (cls.kind == cls.STAMP)
+        )
+        counts, library_size = {}, 0
+        for row in query:
+            if row.kind == cls.STAMP:
+                size = row.name.split("|")[0]  # the stamp is "<papers>|<newest added_at>"
+                library_size = int(size) if size.isdigit() else 0
+            else:
+                counts[row.key] = row.count
+        return counts, library_size
+
+    @classmethod
     def canonical(cls, kind, text):
         """How the papers spell `text` (any case), or None when no paper carries it."""
         term = cls.get_or_none((cls.kind == kind) & (cls.key == text.strip().lower()))
@@ -1008,6 +1025,35 @@ class _SQLiteSearchIndex:
             for number, pmid, score in db.execute_sql(" UNION ALL ".join(arms), params):
                 scores[number][pmid] = score
         return scores
+
+    def candidates_sharing(self, headings, keywords, words, limit):
+        """Papers matching any of a paper's headings (MeSH column), keywords (keywords column)
+        or title words (title and abstract), best `limit` by bm25, with what similar.py ranks
+        them by. The MATCH runs alone with its LIMIT; the article rows are joined after."""
+        arms = [f"mesh : {_phrase(h)}" for h in headings]
+        arms += [f"keywords : {_phrase(k)}" for k in keywords]
+        arms += [f"{{title abstract}} : {_phrase(w)}" for w in words]
+        if not arms:
+            return []
+        sql = (
+            "SELECT a.pmid, a.title, a.journal_title, a.pub_year, a.mesh, a.keywords, m.score "
+            "FROM (SELECT rowid, -bm25(article_search, ?, ?, ?, ?) AS score FROM article_search "
+            "WHERE article_search MATCH ? ORDER BY score DESC LIMIT ?) AS m "
+            "JOIN article AS a ON a.pmid = m.rowid ORDER BY m.score DESC"
+        )
+        params = [*self.WEIGHTS, " OR ".join(arms), limit]
+        columns = ("pmid", "title", "journal_title", "pub_year", "mesh", "keywords", "text_score")
+        rows = []
+        for values in db.execute_sql(sql, params):
+            row = dict(zip(columns, values, strict=True))
+            row["mesh"], row["keywords"] = json.loads(row["mesh"]), json.loads(row["keywords"])
+            rows.append(row)
+        return rows
+
+
+def _phrase(text):
+    """`text` as one FTS5 string: its words in order, whatever punctuation it holds."""
+    return '"' + text.replace('"', '""') + '"'
 
 
 search_index = _SQLiteSearchIndex()

@@ -4,6 +4,7 @@ downloads in RIS, BibTeX and MEDLINE formats."""
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 import citations
+import similar as similar_papers
 from models import Article, Note
 from views import library
 from views.auth import signed_in_user
@@ -84,6 +85,15 @@ def panel_context(article, **state):
         "visibilities": Note.VISIBILITIES,
         **state,
     }
+
+
+@bp.get("/articles/<int:pmid>/similar")
+def similar(pmid):
+    """Up to ten papers like this one, each with why: the section for htmx (it loads when the
+    reader scrolls to it), a page of its own without JavaScript."""
+    article = get_article(pmid)
+    return page("articles/similar.html", "similar", article=article,
+                similar=similar_papers.similar_to(article))  # fmt: skip
 
 
 @bp.get("/articles/<int:pmid>.txt")
