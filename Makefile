@@ -42,6 +42,7 @@ test-dates: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_notes.py
+	$(BIN)/python benchmarks/bench_pages.py
 
 lint: setup
 	$(BIN)/ruff check .
