@@ -158,9 +158,10 @@ def test_a_journal_star_is_the_papers_star(app, client, reader):
     assert stars_of(app, reader) == [PMID]
     with app.app_context():  # every issue listing the paper shows the star
         assert all(e.starred for e in IssueEntry.select())
-    assert soup(client.get(f"/articles/{PMID}")).select_one(f"#star-{PMID}-button")[
-        "aria-pressed"
-    ] == "true"
+    assert (
+        soup(client.get(f"/articles/{PMID}")).select_one(f"#star-{PMID}-button")["aria-pressed"]
+        == "true"
+    )
     # Taken off on the paper's page: off in the journal too.
     post(client, f"/articles/{PMID}/star", htmx=True, starred="0")
     with app.app_context():
@@ -484,4 +485,3 @@ def test_shelf_pages_are_pages_and_fragments(app, client, reader):
         assert soup(part).find("html") is None and soup(part).select_one(root)
         assert "HX-Request" in part.headers["Vary"]
     assert client.get("/starred?page=2").status_code == 404
-

@@ -249,7 +249,9 @@ def import_notes(user, notes):
             .where((Note.author == user) & Note.deleted_at.is_null() & Note.article.in_(pmids))
             .tuples()
         }
-        for note in notes:
+        # Oldest first, so the new ids keep the order of the notes (an export lists them
+        # newest first; ties keep their order in the file, reversed like the rest).
+        for note in sorted(reversed(notes), key=lambda note: note["created_at"]):
             identity = (note["pmid"], note["source"], note["created_at"])
             if note["error"]:
                 report["refused"].append(note)
@@ -267,6 +269,8 @@ def import_notes(user, notes):
                 stored.save(only=[Note.html])
                 existing.add(identity)
                 report["added"].append({**note, "id": stored.id})
+    for listed in report.values():
+        listed.sort(key=lambda note: note["number"])
     return report
 
 
