@@ -102,7 +102,7 @@ def test_the_star_partial_is_reusable_in_any_list(app):
         html = render_template("shelf/_star.html", pmid=PMID, starred=True)
     form = soup_of(html).select_one(f"form#star-{PMID}")
     assert form["hx-target"] == "this" and form["hx-swap"] == "outerHTML"
-    assert form.select_one("input[name=next]")["value"] == "/search"
+    assert form.select_one("input[name=next]")["value"] == "/search?q=pain"
     assert form.select_one("button")["aria-pressed"] == "true"
 
 
