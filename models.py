@@ -1005,9 +1005,14 @@ class Collection(BaseModel):
         return True
 
     def papers(self):
-        """The papers in this collection in the order they were added (unexecuted)."""
+        """The papers in this collection in the order they were added, each with `starred`
+        (whether the collection's owner starred it) from the same query (unexecuted)."""
         return (
-            Article.select(Article, CollectionItem.added_at.alias("added_at"))
+            Article.select(
+                Article,
+                CollectionItem.added_at.alias("added_at"),
+                Star.starred_column(self.user_id, Article.pmid),
+            )
             .join(CollectionItem)
             .where(CollectionItem.collection == self)
             .order_by(CollectionItem.position, CollectionItem.id)

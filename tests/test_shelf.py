@@ -485,3 +485,17 @@ def test_shelf_pages_are_pages_and_fragments(app, client, reader):
         assert soup(part).find("html") is None and soup(part).select_one(root)
         assert "HX-Request" in part.headers["Vary"]
     assert client.get("/starred?page=2").status_code == 404
+
+
+def test_a_collection_shows_which_of_its_papers_are_starred(app, client, reader):
+    club = make_collection(app, reader, "Club", [PMID, OTHER_PMID])
+    post(client, f"/articles/{OTHER_PMID}/star", starred="1")
+    page = soup(client.get(f"/collections/{club}"))
+    pressed = [b["aria-pressed"] for b in page.select(".star-button")]
+    assert pressed == ["false", "true"]
+
+
+def test_a_post_without_the_csrf_token_is_refused(app, client, reader):
+    assert client.post(f"/articles/{PMID}/star", data={"starred": "1"}).status_code == 400
+    assert client.post("/collections", data={"name": "X"}).status_code == 400
+    assert stars_of(app, reader) == [] and names(app, reader) == []

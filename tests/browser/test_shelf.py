@@ -176,3 +176,27 @@ def test_add_a_paper_to_a_collection_from_its_page(signed_in, live_server, conso
     page.get_by_role("button", name="Take out of this collection").click()
     expect(page.locator("#collection-empty")).to_be_visible()
     assert console_errors == []
+
+
+def test_my_notes_search_as_you_type(signed_in, live_server, live_app, console_errors):
+    import markup  # noqa: PLC0415
+
+    with live_app.app_context():
+        user = models.User.by_email(READER["email"])
+        for pmid, source in ((PMID, "Check the *potassium* first."), (OTHER_PMID, "A pearl.")):
+            note = models.Note.create(article=pmid, author=user, source=source, html="")
+            note.html = markup.render(source, prefix=f"n{note.id}")
+            note.save()
+        models.db.close()
+    page = signed_in
+    page.locator("#nav-my-notes").click()
+    expect(page.locator(".my-note")).to_have_count(2)
+    page.get_by_label("Search your notes").fill("potass")
+    expect(page.locator(".my-note")).to_have_count(1)
+    expect(page.locator(".my-note .note-text em")).to_have_text("potassium")
+    expect(page).to_have_url(f"{live_server}/my/notes?q=potass")
+    expect(page.locator("#export-notes-md")).to_have_attribute("href", "/my/notes.md")
+    with page.expect_download() as download:
+        page.locator("#export-notes-json").click()
+    assert download.value.suggested_filename == "pearl-notes.json"
+    assert console_errors == []
