@@ -331,6 +331,7 @@ def test_a_paper_into_and_out_of_collections_from_its_page(app, client, reader):
     assert soup(response).select_one("#collection-empty") is not None
     assert post(client, f"/collections/{club}/papers", pmid="1").status_code == 404
     assert post(client, f"/collections/{club}/papers", pmid="x").status_code == 404
+    assert post(client, f"/collections/{club}/papers", pmid="9" * 30).status_code == 404
 
 
 def test_another_readers_collection_is_a_404(app, client, auth, reader):

@@ -17,7 +17,7 @@ from peewee import IntegrityError, fn
 import citations
 from models import Article, Collection, Star, db, search_index
 from views.articles import get_article
-from views.render import fragment, page, page_number, safe_next, wants_fragment
+from views.render import database_int, fragment, page, page_number, safe_next, wants_fragment
 
 bp = Blueprint("shelf", __name__)
 
@@ -137,7 +137,7 @@ def create_collection():
     With `pmid`, the paper is put into it at once (the paper page's picker)."""
     user = reader()
     name = _name()
-    pmid = request.form.get("pmid", type=int)
+    pmid = request.form.get("pmid", type=database_int)
     article = get_article(pmid) if pmid is not None else None
     error = _name_error(name, user)
     if error is None:
@@ -250,7 +250,7 @@ def add_paper(collection_id):
     """Put a paper (field `pmid`) into a collection; the picker comes back (or the page)."""
     user = reader()
     chosen = get_collection(collection_id, user)
-    article = get_article(request.form.get("pmid", type=int) or 0)
+    article = get_article(request.form.get("pmid", type=database_int) or 0)
     with db.atomic():
         chosen.add(article)
     if wants_fragment():
