@@ -162,11 +162,14 @@ class Article(BaseModel):
         return cls.select().order_by(cls.sort_date.desc(), cls.pmid.desc())
 
     @classmethod
-    def for_page(cls, pmid):
+    def for_page(cls, pmid, reader=None):
         """The article with `linked_in_library` (the PMIDs of its comments and corrections
-        that are stored here, as JSON) from the same query: the page links them here."""
-        query = cls.select(cls, json_corner.linked_pmids(cls.comments_corrections))
-        return query.where(cls.pmid == pmid).get_or_none()
+        that are stored here, as JSON) from the same query: the page links them here. With
+        a signed-in `reader`, `starred` (0 or 1) says whether they starred it, also folded in."""
+        columns = [cls, json_corner.linked_pmids(cls.comments_corrections)]
+        if reader is not None:
+            columns.append(Star.starred_column(reader, cls.pmid))
+        return cls.select(*columns).where(cls.pmid == pmid).get_or_none()
 
     @classmethod
     def hashes_for(cls, pmids):
@@ -185,9 +188,13 @@ class Article(BaseModel):
     def delete_pmids(cls, pmids):
         """Remove articles (and their search rows); returns how many were removed. Articles
         readers have written notes on are kept: a withdrawn record must not take notes with it."""
-        with_notes = {
-            n.article_id for n in Note.select(Note.article).where(Note.article.in_(pmids))
-        }
+        # Nor stars and collections: a reader's library does not shrink behind their back.
+        kept = Note.select(Note.article).where(Note.article.in_(pmids))
+        kept = kept.union(Star.select(Star.article).where(Star.article.in_(pmids)))
+        kept = kept.union(
+            CollectionItem.select(CollectionItem.article).where(CollectionItem.article.in_(pmids))
+        )
+        with_notes = {pmid for (pmid,) in kept.tuples()}
         pmids = [pmid for pmid in pmids if pmid not in with_notes]
         if not pmids:
             return 0
@@ -618,6 +625,21 @@ class Note(BaseModel):
             .paginate(page, per_page)
         )
 
+    @classmethod
+    def by_author(cls, user, q=""):
+        """The reader's own notes, newest first, each with its paper's PMID and title
+        (unexecuted). `q` keeps those whose source contains it (LIKE, any case): a scan of
+        the reader's own notes only, which the author index bounds."""
+        query = (
+            cls.select(cls, Article.pmid, Article.title)
+            .join(Article)
+            .where((cls.author == user) & cls.deleted_at.is_null())
+            .order_by(cls.created_at.desc(), cls.id.desc())
+        )
+        if q:
+            query = query.where(cls.source.contains(q))
+        return query
+
 
 class Interest(BaseModel):
     """Something a reader's journal follows: a MeSH heading, a keyword, a journal or a
@@ -877,6 +899,171 @@ class IssueEntry(BaseModel):
             .where((Issue.user == user) & (cls.starred == True))  # noqa: E712
             .order_by(Issue.number.desc(), cls.position)
         )
+
+
+# --- the reader's library: stars and collections ---
+
+
+class Star(BaseModel):
+    """A paper the reader starred, wherever they did it (its page, a search, an issue of
+    their journal: IssueEntry.starred mirrors it for the issues the paper is in)."""
+
+    user = ForeignKeyField(User, backref="stars", on_delete="CASCADE")
+    article = ForeignKeyField(Article, backref="stars", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "article"), True), (("user", "created_at"), False))
+
+    @classmethod
+    def starred_column(cls, reader, pmid_column):
+        """`starred` (1 or 0) as a column of a query over articles: one indexed lookup per
+        row, folded into the query that reads the articles."""
+        found = cls.select(cls.id).where((cls.user == reader) & (cls.article == pmid_column))
+        return fn.EXISTS(found).alias("starred")
+
+    @classmethod
+    def is_starred(cls, reader, article):
+        return cls.select().where((cls.user == reader) & (cls.article == article)).exists()
+
+    @classmethod
+    def set(cls, reader, article, starred):
+        """Star or unstar `article` for `reader` (idempotent), and mirror it on the entries of
+        their journal's issues that list the paper. Call inside a transaction."""
+        if starred:
+            cls.insert(user=reader, article=article).on_conflict_ignore().execute()
+        else:
+            cls.delete().where((cls.user == reader) & (cls.article == article)).execute()
+        issues = Issue.select(Issue.id).where(Issue.user == reader)
+        IssueEntry.update(starred=bool(starred)).where(
+            (IssueEntry.article == article) & IssueEntry.issue.in_(issues)
+        ).execute()
+
+    @classmethod
+    def papers(cls, reader):
+        """The reader's starred papers, most recently starred first, each with `starred_at`
+        (unexecuted; whole records, as exports need them)."""
+        return (
+            Article.select(Article, cls.created_at.alias("starred_at"))
+            .join(cls)
+            .where(cls.user == reader)
+            .order_by(cls.created_at.desc(), cls.id.desc())
+        )
+
+
+class Collection(BaseModel):
+    """A named list of papers the reader keeps ("Journal club, March", "AF anticoagulation"),
+    in the order they arranged their collections."""
+
+    MAX_NAME = 100
+
+    user = ForeignKeyField(User, backref="collections", on_delete="CASCADE")
+    name = CharField()
+    key = CharField()  # the name lowercased: two collections cannot differ only in case
+    position = IntegerField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "key"), True), (("user", "position"), False))
+
+    @classmethod
+    def of(cls, reader):
+        """The reader's collections in their order, each with `size` (papers in it), from one
+        query (unexecuted)."""
+        return (
+            cls.select(cls, fn.COUNT(CollectionItem.id).alias("size"))
+            .join(CollectionItem, JOIN.LEFT_OUTER)
+            .where(cls.user == reader)
+            .group_by(cls.id)
+            .order_by(cls.position, cls.id)
+        )
+
+    @classmethod
+    def for_reader(cls, collection_id, reader):
+        """One of the reader's collections, or None: another reader's is as good as missing."""
+        return cls.get_or_none((cls.id == collection_id) & (cls.user == reader))
+
+    @classmethod
+    def holding(cls, reader, article):
+        """The reader's collections in order, each with `holds` (1 or 0: whether `article` is
+        in it), from one query (unexecuted)."""
+        inside = CollectionItem.select(CollectionItem.id).where(
+            (CollectionItem.collection == cls.id) & (CollectionItem.article == article)
+        )
+        return (
+            cls.select(cls, fn.EXISTS(inside).alias("holds"))
+            .where(cls.user == reader)
+            .order_by(cls.position, cls.id)
+        )
+
+    @classmethod
+    def create_for(cls, reader, name):
+        """A new collection at the end of the reader's list. Call inside a transaction; an
+        IntegrityError means the reader already has one of that name."""
+        last = cls.select(fn.MAX(cls.position)).where(cls.user == reader).scalar()
+        return cls.create(user=reader, name=name, key=name.lower(), position=(last or 0) + 1)
+
+    def move(self, step):
+        """Swap places with the neighbour before (step -1) or after (step 1); False at an end.
+        Call inside a transaction."""
+        cls = type(self)
+        mine = cls.user == self.user_id
+        if step < 0:
+            near = cls.select().where(mine & (cls.position < self.position))
+            near = near.order_by(cls.position.desc())
+        else:
+            near = cls.select().where(mine & (cls.position > self.position)).order_by(cls.position)
+        neighbour = near.first()
+        if neighbour is None:
+            return False
+        self.position, neighbour.position = neighbour.position, self.position
+        self.save(only=[cls.position])
+        neighbour.save(only=[cls.position])
+        return True
+
+    def papers(self):
+        """The papers in this collection in the order they were added, each with `starred`
+        (whether the collection's owner starred it) from the same query (unexecuted)."""
+        return (
+            Article.select(
+                Article,
+                CollectionItem.added_at.alias("added_at"),
+                Star.starred_column(self.user_id, Article.pmid),
+            )
+            .join(CollectionItem)
+            .where(CollectionItem.collection == self)
+            .order_by(CollectionItem.position, CollectionItem.id)
+        )
+
+    def add(self, article):
+        """Put `article` at the end of the collection (nothing happens if it is there)."""
+        last = (
+            CollectionItem.select(fn.MAX(CollectionItem.position))
+            .where(CollectionItem.collection == self)
+            .scalar()
+        )
+        CollectionItem.insert(
+            collection=self, article=article, position=(last or 0) + 1
+        ).on_conflict_ignore().execute()
+
+    def remove(self, article):
+        """Take `article` out of the collection; returns whether it was in it."""
+        items = CollectionItem.delete().where(
+            (CollectionItem.collection == self) & (CollectionItem.article == article)
+        )
+        return bool(items.execute())
+
+
+class CollectionItem(BaseModel):
+    """A paper in a collection, in the order it was added."""
+
+    collection = ForeignKeyField(Collection, backref="items", on_delete="CASCADE")
+    article = ForeignKeyField(Article, backref="collection_items", on_delete="CASCADE")
+    position = IntegerField()
+    added_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("collection", "article"), True), (("collection", "position"), False))
 
 
 class Migration(BaseModel):
@@ -1143,12 +1330,26 @@ def _migration_5():
     )
 
 
+def _migration_7():
+    # The reader's library: stars and collections. Independent of migration 6 (the search
+    # index), so either may run first. A paper starred in an issue of the journal is starred.
+    db.create_tables([Star, Collection, CollectionItem])
+    starred = (
+        IssueEntry.select(Issue.user, IssueEntry.article, fn.MIN(Issue.created_at))
+        .join(Issue)
+        .where(IssueEntry.starred == True)  # noqa: E712
+        .group_by(Issue.user, IssueEntry.article)
+    )
+    Star.insert_from(starred, [Star.user, Star.article, Star.created_at]).execute()
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
     3: _migration_3,
     4: _migration_4,
     5: _migration_5,
+    7: _migration_7,
 }
 
 

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 import citations
 import similar as similar_papers
-from models import Article, Note
+from models import Article, Note, Star
 from views import library
 from views.auth import signed_in_user
 from views.render import page, page_number, wants_fragment
@@ -21,8 +21,12 @@ DOWNLOADS = {
 
 def get_article(pmid, for_page=False):
     """The article with this PMID, or a real 404 page. `for_page` also finds which of the
-    papers it links to are here, in the same query (Article.for_page)."""
-    article = Article.for_page(pmid) if for_page else Article.get_or_none(Article.pmid == pmid)
+    papers it links to are here, and whether the reader starred it, in the same query
+    (Article.for_page)."""
+    if for_page:
+        article = Article.for_page(pmid, signed_in_user())
+    else:
+        article = Article.get_or_none(Article.pmid == pmid)
     if article is None:
         abort(404, description=f"There is no paper with PMID {pmid} in this Pearl.")
     return article
@@ -61,6 +65,9 @@ def paper_page(article, status=200, block="content", **notes_state):
     context = panel_context(article, **notes_state)
     if block == "content" or not wants_fragment():  # the whole paper, not only its notes
         context["full_text_url"] = library.full_text_url(article, library.current_setting())
+        reader = signed_in_user()
+        if reader is not None and not hasattr(article, "starred"):  # not read by for_page
+            article.starred = Star.is_starred(reader, article)
         context.update(_citation_context(article, citations.DEFAULT_STYLE))
     return page("articles/show.html", block, status, **context)
 

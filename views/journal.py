@@ -28,7 +28,7 @@ from peewee import IntegrityError
 
 import journal
 import mail
-from models import Article, Interest, Issue, IssueEntry, Note, Term, User, db, utcnow
+from models import Article, Interest, Issue, IssueEntry, Note, Star, Term, User, db, utcnow
 from views.render import fragment, page, wants_fragment
 
 bp = Blueprint("journal", __name__)
@@ -181,11 +181,14 @@ def mark_read(entry_id):
 
 @bp.post("/journal/entries/<int:entry_id>/star")
 def star(entry_id):
-    """Star a paper (starred=1) or take the star off (starred=0); the entry comes back."""
-    entry = _entry(entry_id, _reader())
+    """Star a paper (starred=1) or take the star off (starred=0); the entry comes back. A
+    journal star is the paper's star (the reader's library): every issue listing the paper
+    shows it."""
+    reader = _reader()
+    entry = _entry(entry_id, reader)
     entry.starred = request.form.get("starred", "1") == "1"
     with db.atomic():
-        entry.save(only=[IssueEntry.starred])
+        Star.set(reader, entry.article_id, entry.starred)
     return _entry_answer(entry, "star")
 
 
