@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 
 import commands
 import models
-from views import articles, auth, errors, journal, library, notes, render, trial
+from views import articles, auth, errors, journal, library, notes, render, search, trial
 
 # Settings read from the environment when set (DATABASE_URL=… flask --app app run);
 # the `config` dict given to create_app overrides them.
@@ -46,7 +46,7 @@ def create_app(config=None):
     auth.init_app(app)
     trial.init_app(app)
     errors.init_app(app)
-    for blueprint in (articles.bp, auth.bp, journal.bp, library.bp, notes.bp, trial.bp):
+    for blueprint in (articles.bp, auth.bp, journal.bp, library.bp, notes.bp, search.bp, trial.bp):
         app.register_blueprint(blueprint)
     commands.init_app(app)
     return app
