@@ -1084,22 +1084,18 @@ class _SQLiteSearchIndex:
                 sql = f"a.pmid IN ({', '.join('?' * len(f.values))})"
                 params += list(f.values)
             elif f.field in ("au", "1au"):
-                # "smith" is every Smith ("smith", "smith j", "smith john"); "smith j" is
-                # every Smith J… — prefixes, which GLOB finds in the index (keys hold no
-                # GLOB metacharacters: search_query.author_key keeps letters and spaces).
-                arms, keys = [], []
+                # "smith" is every Smith ("smith", "smith j", "smith john"), "smith j" every
+                # Smith J…: a key range each, which the primary key finds (a GLOB or an OR
+                # of conditions would read every author). "smith" ends before "smith!", and
+                # "smithers" after it; keys hold letters, digits, spaces, ' and -.
+                arms = []
                 for key in f.values:
-                    if " " in key:
-                        arms.append("key GLOB ?")
-                        keys.append(key + "*")
-                    else:
-                        arms.append("key = ? OR key GLOB ?")
-                        keys += [key, key + " *"]
-                sql = (
-                    "a.pmid IN (SELECT pmid FROM article_facet WHERE kind = ? AND "
-                    f"({' OR '.join(arms)}))"
-                )
-                params += [f.field, *keys]
+                    upper = key + "!" if " " not in key else key[:-1] + chr(ord(key[-1]) + 1)
+                    arms.append(
+                        "SELECT pmid FROM article_facet WHERE kind = ? AND key >= ? AND key < ?"
+                    )
+                    params += [f.field, key, upper]
+                sql = f"a.pmid IN ({' UNION ALL '.join(arms)})"
             else:
                 sql = (
                     "a.pmid IN (SELECT pmid FROM article_facet WHERE kind = ? AND key IN "
