@@ -280,3 +280,19 @@ def test_follow_this_search_adds_it_to_the_journal(app, client, auth, htmx):
 def test_signed_out_readers_are_asked_to_sign_in_to_follow(client):
     link = soup(client.get("/search?q=pain")).select_one("#follow-search-signin")
     assert link["href"].startswith("/login?next=")
+
+
+def test_a_followed_search_is_ranked_in_the_journal_by_its_full_text_part(app):
+    import journal  # noqa: PLC0415
+
+    with app.app_context():
+        interests = [
+            models.Interest(kind="search", value="helicobacter 2015[dp]", key="helicobacter"),
+            models.Interest(kind="search", value="author:abulafia", key="author:abulafia"),
+            models.Interest(kind="search", value="x[broken]", key="x[broken]"),
+        ]
+        entries = journal.assemble(interests, beyond=0)
+        models.db.close()
+    assert {e.article.pmid for e in entries} == {26702191, 26385073}
+    assert {e.section for e in entries} == {"helicobacter 2015[dp]"}
+    assert entries[0].reason.startswith("Matches helicobacter 2015[dp]")
