@@ -1249,20 +1249,20 @@ def _facet_rows(row):
 SELECT 'au', LOWER(TRIM(COALESCE({author("last")}, '') || ' ' ||
        COALESCE({author("initials")}, ''))), {row}.pmid
   FROM {each}json_each({row}.authors) AS item WHERE {author("last")} IS NOT NULL
-UNION SELECT 'au', LOWER({author("last")} || ' ' || {author("fore")}), {row}.pmid
+UNION ALL SELECT 'au', LOWER({author("last")} || ' ' || {author("fore")}), {row}.pmid
   FROM {each}json_each({row}.authors) AS item
   WHERE {author("last")} IS NOT NULL AND {author("fore")} IS NOT NULL
-UNION SELECT 'au', LOWER({author("collective")}), {row}.pmid
+UNION ALL SELECT 'au', LOWER({author("collective")}), {row}.pmid
   FROM {each}json_each({row}.authors) AS item WHERE {author("collective")} IS NOT NULL
-UNION SELECT '1au', LOWER(TRIM(COALESCE(json_extract({row}.authors, '$[0].last'),
+UNION ALL SELECT '1au', LOWER(TRIM(COALESCE(json_extract({row}.authors, '$[0].last'),
        json_extract({row}.authors, '$[0].collective')) || ' ' ||
        COALESCE(json_extract({row}.authors, '$[0].initials'), ''))), {row}.pmid{alone}
   WHERE json_array_length({row}.authors) > 0
-UNION SELECT 'pt', LOWER(item.value), {row}.pmid
+UNION ALL SELECT 'pt', LOWER(item.value), {row}.pmid
   FROM {each}json_each({row}.publication_types) AS item
-UNION SELECT 'la', LOWER(item.value), {row}.pmid FROM {each}json_each({row}.languages) AS item
-UNION SELECT 'la', LOWER({row}.language), {row}.pmid{alone} WHERE {row}.language IS NOT NULL
-UNION SELECT 'ta', LOWER(TRIM(REPLACE(REPLACE(name.value, '.', ' '), '  ', ' '))), {row}.pmid
+UNION ALL SELECT 'la', LOWER(item.value), {row}.pmid FROM {each}json_each({row}.languages) AS item
+UNION ALL SELECT 'la', LOWER({row}.language), {row}.pmid{alone} WHERE {row}.language IS NOT NULL
+UNION ALL SELECT 'ta', LOWER(TRIM(REPLACE(REPLACE(name.value, '.', ' '), '  ', ' '))), {row}.pmid
   FROM {each}json_each(json_array({row}.journal_title, {row}.journal_abbrev,
        {row}.journal_iso, {row}.issn)) AS name WHERE name.value IS NOT NULL"""
 
