@@ -1249,20 +1249,20 @@ def _facet_rows(row):
 SELECT 'au', LOWER(TRIM(COALESCE({author("last")}, '') || ' ' ||
        COALESCE({author("initials")}, ''))), {row}.pmid
   FROM {each}json_each({row}.authors) AS item WHERE {author("last")} IS NOT NULL
-UNION ALL SELECT 'au', LOWER({author("last")} || ' ' || {author("fore")}), {row}.pmid
+UNION SELECT 'au', LOWER({author("last")} || ' ' || {author("fore")}), {row}.pmid
   FROM {each}json_each({row}.authors) AS item
   WHERE {author("last")} IS NOT NULL AND {author("fore")} IS NOT NULL
-UNION ALL SELECT 'au', LOWER({author("collective")}), {row}.pmid
+UNION SELECT 'au', LOWER({author("collective")}), {row}.pmid
   FROM {each}json_each({row}.authors) AS item WHERE {author("collective")} IS NOT NULL
-UNION ALL SELECT '1au', LOWER(TRIM(COALESCE(json_extract({row}.authors, '$[0].last'),
+UNION SELECT '1au', LOWER(TRIM(COALESCE(json_extract({row}.authors, '$[0].last'),
        json_extract({row}.authors, '$[0].collective')) || ' ' ||
        COALESCE(json_extract({row}.authors, '$[0].initials'), ''))), {row}.pmid{alone}
   WHERE json_array_length({row}.authors) > 0
-UNION ALL SELECT 'pt', LOWER(item.value), {row}.pmid
+UNION SELECT 'pt', LOWER(item.value), {row}.pmid
   FROM {each}json_each({row}.publication_types) AS item
-UNION ALL SELECT 'la', LOWER(item.value), {row}.pmid FROM {each}json_each({row}.languages) AS item
-UNION ALL SELECT 'la', LOWER({row}.language), {row}.pmid{alone} WHERE {row}.language IS NOT NULL
-UNION ALL SELECT 'ta', LOWER(TRIM(REPLACE(REPLACE(name.value, '.', ' '), '  ', ' '))), {row}.pmid
+UNION SELECT 'la', LOWER(item.value), {row}.pmid FROM {each}json_each({row}.languages) AS item
+UNION SELECT 'la', LOWER({row}.language), {row}.pmid{alone} WHERE {row}.language IS NOT NULL
+UNION SELECT 'ta', LOWER(TRIM(REPLACE(REPLACE(name.value, '.', ' '), '  ', ' '))), {row}.pmid
   FROM {each}json_each(json_array({row}.journal_title, {row}.journal_abbrev,
        {row}.journal_iso, {row}.issn)) AS name WHERE name.value IS NOT NULL"""
 
@@ -1273,6 +1273,9 @@ def _migration_6():
     # an index for a DOI typed in the search box. SQLite's json_each/json_extract here;
     # PostgreSQL will take the same shape with jsonb_array_elements in a plpgsql trigger.
     db.create_tables([ArticleFacet])
+    # UNION (not UNION ALL) drops the rows one record repeats (two authors "Wang L", the
+    # language twice): inside a trigger, the writer's own conflict clause (the importer's
+    # upsert) overrides OR IGNORE, so a repeat would fail the import.
     into = "INSERT OR IGNORE INTO article_facet (kind, key, pmid)"
     db.execute_sql(f"{into} {_facet_rows('article')}")
     insert = f"{into} {_facet_rows('NEW')};"
