@@ -9,7 +9,19 @@ from flask_wtf.csrf import CSRFProtect
 
 import commands
 import models
-from views import articles, auth, errors, journal, library, my_notes, notes, render, shelf, trial
+from views import (
+    articles,
+    auth,
+    errors,
+    journal,
+    library,
+    my_notes,
+    notes,
+    render,
+    search,
+    shelf,
+    trial,
+)
 
 # Settings read from the environment when set (DATABASE_URL=… flask --app app run);
 # the `config` dict given to create_app overrides them.
@@ -46,8 +58,8 @@ def create_app(config=None):
     auth.init_app(app)
     trial.init_app(app)
     errors.init_app(app)
-    blueprints = (articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp, shelf.bp,
-                  trial.bp)  # fmt: skip
+    blueprints = (articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp, search.bp,
+                  shelf.bp, trial.bp)  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     commands.init_app(app)

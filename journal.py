@@ -6,9 +6,10 @@ Ranking, for a paper that matches at least one interest:
 
     score = 0.60 × relevance + 0.25 × design + 0.15 × recency        (each in 0…1)
 
-- relevance: each matched interest gives a strength — for a MeSH heading or keyword, the
-  paper's full-text score (bm25 over title ×3, abstract ×1, MeSH ×2, keywords ×2) divided by
-  the best score any paper gets for that interest; for a journal or a publication type, 0.8
+- relevance: each matched interest gives a strength — for a MeSH heading, a keyword or a
+  followed search (its full-text part, search_query.py), the paper's full-text score (bm25
+  over title ×3, abstract ×1, MeSH ×2, keywords ×2) divided by the best score any paper gets
+  for that interest; for a journal or a publication type, 0.8
   when the paper is in it. Strengths combine as 1 − Π(1 − s): more matches, more relevant.
 - design: the strongest study design among the paper's publication types (DESIGNS below):
   meta-analyses and systematic reviews above guidelines and trials, above reviews, above
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError, fn
 
+import search_query
 from models import Article, Interest, Issue, IssueEntry, db, search_index, utcnow
 
 ISSUE_SIZE = 20  # papers filed under the reader's interests
@@ -182,18 +184,33 @@ def _shared_out(ranked, size, share):
 
 
 def _text_strengths(interests):
-    """{pmid: {interest number: strength}} from one full-text query for every MeSH heading
-    and keyword, each score divided by the best any paper gets for that interest."""
-    numbered = [(n, i) for n, i in enumerate(interests) if i.kind in TEXT_KINDS]
-    if not numbered:
+    """{pmid: {interest number: strength}} from one full-text query for every MeSH heading,
+    keyword and followed search, each score divided by the best any paper gets for it."""
+    terms = [(n, i) for n, i in enumerate(interests) if i.kind in TEXT_KINDS]
+    searches = [(n, i) for n, i in enumerate(interests) if i.kind == Interest.SEARCH]
+    if not terms and not searches:
         return {}
+    numbered = terms + searches
     strengths = {}
-    results = search_index.scores_many([i.value for _, i in numbered], TEXT_MATCHES)
+    results = search_index.scores_many(
+        [i.value for _, i in terms],
+        TEXT_MATCHES,
+        queries=[_search_fts(i.value) for _, i in searches],
+    )
     for (number, _), scores in zip(numbered, results, strict=True):
         best = max(scores.values(), default=0)
         for pmid, score in scores.items():
             strengths.setdefault(pmid, {})[number] = score / best if best > 0 else 0.0
     return strengths
+
+
+def _search_fts(text):
+    """The full-text part of a followed search (its filters on authors, dates… are not
+    ranked), or None when it has none or no longer parses."""
+    try:
+        return search_query.parse(text).fts
+    except search_query.QueryError:
+        return None
 
 
 def _spellings(interests, kind):

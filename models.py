@@ -21,6 +21,7 @@ from peewee import (
     BooleanField,
     Case,
     CharField,
+    CompositeKey,
     DatabaseProxy,
     DateTimeField,
     FloatField,
@@ -467,6 +468,25 @@ class ArticleSearch(FTS5Model):
         options = {"tokenize": "porter unicode61 remove_diacritics 2"}
 
 
+class ArticleFacet(BaseModel):
+    """What search filters on that the full-text index does not hold, one indexed row per
+    value: authors (`au`: "calvo m" and "calvo margarita"; `1au`: the first author's),
+    publication types (`pt`), journal names (`ta`: title, MedlineTA, ISO abbreviation
+    without periods, ISSN) and languages (`la`), all lowercased. So `smith[au]` or
+    `type:review` alone is an index search, never a scan of `article`. Kept in step with
+    `article` by SQLite triggers (migration 8), so nothing that writes articles needs to
+    know about it."""
+
+    kind = CharField()
+    key = TextField()
+    pmid = IntegerField()
+
+    class Meta:
+        primary_key = CompositeKey("kind", "key", "pmid")
+        without_rowid = True
+        indexes = ((("pmid",), False),)
+
+
 class User(UserMixin, BaseModel):
     """A reader with an account. Email is stored lowercased and never shown to other readers."""
 
@@ -647,6 +667,10 @@ class Interest(BaseModel):
 
     KINDS = {"mesh": "MeSH heading", "keyword": "Keyword", "journal": "Journal",
              "type": "Publication type"}  # fmt: skip
+    # A followed search (a query as typed in the search box) is made from the results page,
+    # not the picker, so it stays out of KINDS (the picker's list).
+    SEARCH = "search"
+    LABELS = {**KINDS, SEARCH: "Search"}
     MAX_PER_READER = 30
     MAX_LENGTH = 200
 
@@ -671,7 +695,7 @@ class Interest(BaseModel):
 
     @property
     def kind_label(self):
-        return self.KINDS[self.kind]
+        return self.LABELS[self.kind]
 
 
 class Term(BaseModel):
@@ -1193,12 +1217,17 @@ class _SQLiteSearchIndex:
     # indexers' headings says more about a paper than one mention in its abstract.
     WEIGHTS = (3.0, 1.0, 2.0, 2.0)
 
-    def scores_many(self, phrases, limit=500):
-        """For each phrase, {pmid: score} of its best `limit` matches (score = -bm25, higher is
-        better). One statement for all phrases, each MATCH running alone with its LIMIT."""
+    def scores_many(self, phrases, limit=500, queries=()):
+        """For each phrase, then each FTS5 query in `queries` (a followed search's, built by
+        search_query; None scores nothing), {pmid: score} of its best `limit` matches
+        (score = -bm25, higher is better). One statement for all, each MATCH running alone
+        with its LIMIT."""
+        queries = [
+            *(ArticleSearch.web_query('"' + phrase.replace('"', " ") + '"') for phrase in phrases),
+            *queries,
+        ]
         arms, params = [], []
-        for number, phrase in enumerate(phrases):
-            query = ArticleSearch.web_query('"' + phrase.replace('"', " ") + '"')
+        for number, query in enumerate(queries):
             if not query:
                 continue
             arms.append(
@@ -1207,7 +1236,7 @@ class _SQLiteSearchIndex:
                 "WHERE article_search MATCH ? ORDER BY score DESC LIMIT ?)"
             )
             params += [*self.WEIGHTS, query, limit]
-        scores = [{} for _ in phrases]
+        scores = [{} for _ in queries]
         if arms:
             for number, pmid, score in db.execute_sql(" UNION ALL ".join(arms), params):
                 scores[number][pmid] = score
@@ -1236,6 +1265,119 @@ class _SQLiteSearchIndex:
             row["mesh"], row["keywords"] = json.loads(row["mesh"]), json.loads(row["keywords"])
             rows.append(row)
         return rows
+
+    # --- the search page (views/search.py) ---
+
+    # The MATCH's own LIMIT: bm25 is computed for every match anyway, so a wide window costs
+    # little, and filters on other fields (applied after it) still find enough.
+    MATCH_WINDOW = 10_000
+    HIGHLIGHT = ("\ue000", "\ue001")  # private-use marks the view turns into <mark>
+
+    def find(self, fts, filters, cap):
+        """Up to `cap` candidates of a search as (pmid, rank, pub_year, journal, types JSON,
+        has abstract, has PMC, sort_date): best first by bm25 (title weighted up) when there is a
+        full-text part `fts`, else newest first. One statement: the MATCH runs alone in a
+        materialised CTE with its LIMIT, and only its result is joined and filtered."""
+        where, params = self._filters_sql(filters)
+        columns = (
+            "a.pmid, {rank}, a.pub_year, COALESCE(a.journal_title, a.journal_abbrev), "
+            "a.publication_types, a.abstract != '[]', a.pmcid IS NOT NULL, a.sort_date"
+        )
+        if fts:
+            sql = (
+                "WITH m AS MATERIALIZED (SELECT rowid AS pmid, bm25(article_search, ?, ?, ?, ?)"
+                " AS rank FROM article_search WHERE article_search MATCH ? ORDER BY rank"
+                f" LIMIT {int(self.MATCH_WINDOW)}) SELECT {columns.format(rank='m.rank')}"
+                " FROM m JOIN article a ON a.pmid = m.pmid"
+                f"{' WHERE ' + where if where else ''} ORDER BY m.rank, a.pmid DESC LIMIT ?"
+            )
+            params = [*self.WEIGHTS, fts, *params, cap]
+        else:
+            sql = (
+                f"SELECT {columns.format(rank='NULL')} FROM article a WHERE {where}"
+                " ORDER BY a.sort_date DESC, a.pmid DESC LIMIT ?"
+            )
+            params = [*params, cap]
+        return list(db.execute_sql(sql, params))
+
+    def _filters_sql(self, filters):
+        """(SQL condition on `article a`, params) for search_query.Filter objects."""
+        parts, params = [], []
+        for f in filters:
+            if f.field == "dp":
+                first, last = f.values[0]
+                sql = "(a.sort_date >= ? AND a.sort_date < ?)"
+                params += [f"{first:04d}", f"{last + 1:04d}"]
+            elif f.field == "pmid":
+                sql = f"a.pmid IN ({', '.join('?' * len(f.values))})"
+                params += list(f.values)
+            elif f.field in ("au", "1au"):
+                # "smith" is every Smith ("smith", "smith j", "smith john"), "smith j" every
+                # Smith J…: a key range each, which the primary key finds (a GLOB or an OR
+                # of conditions would read every author). "smith" ends before "smith!", and
+                # "smithers" after it; keys hold letters, digits, spaces, ' and -.
+                arms = []
+                for key in f.values:
+                    upper = key + "!" if " " not in key else key[:-1] + chr(ord(key[-1]) + 1)
+                    arms.append(
+                        "SELECT pmid FROM article_facet WHERE kind = ? AND key >= ? AND key < ?"
+                    )
+                    params += [f.field, key, upper]
+                sql = f"a.pmid IN ({' UNION ALL '.join(arms)})"
+            else:
+                sql = (
+                    "a.pmid IN (SELECT pmid FROM article_facet WHERE kind = ? AND key IN "
+                    f"({', '.join('?' * len(f.values))}))"
+                )
+                params += [f.field, *f.values]
+            parts.append(f"NOT {sql}" if f.negate else sql)
+        return " AND ".join(parts), params
+
+    def page_rows(self, fts, pmids, user_id):
+        """The papers `pmids` (one page of results) as Articles in that order, each with
+        `snippet` and `title_marked` (text with HIGHLIGHT marks around matched terms; None
+        without a full-text part) and `notes_count` (the notes `user_id` may read; None:
+        signed out). One statement, the MATCH limited to these rowids."""
+        if not pmids:
+            return []
+        notes = (
+            "(SELECT COUNT(*) FROM note n WHERE n.article_id = a.pmid AND n.deleted_at IS NULL"
+            " AND (n.visibility = 'shared' OR n.author_id = ?))"
+        )
+        listed = ", ".join("?" * len(pmids))
+        fields = [Article.pmid, Article.title, Article.journal_title, Article.journal_abbrev,
+                  Article.pub_year, Article.pub_month, Article.pub_day, Article.pub_date_text,
+                  Article.publication_types, Article.authors, Article.pmcid, Article.doi,
+                  Article.abstract]  # fmt: skip
+        names = ", ".join(f"a.{f.column_name}" for f in fields)
+        start, end = self.HIGHLIGHT
+        if fts:
+            sql = (
+                f"SELECT {names}, snippet(article_search, 1, ?, ?, '…', 40),"
+                f" highlight(article_search, 0, ?, ?), {notes} FROM article_search"
+                " JOIN article a ON a.pmid = article_search.rowid"
+                f" WHERE article_search MATCH ? AND article_search.rowid IN ({listed})"
+            )
+            params = [start, end, start, end, user_id or 0, fts, *pmids]
+        else:
+            sql = f"SELECT {names}, NULL, NULL, {notes} FROM article a WHERE a.pmid IN ({listed})"
+            params = [user_id or 0, *pmids]
+        found = {}
+        for row in db.execute_sql(sql, params):
+            values = dict(zip((f.name for f in fields), row[: len(fields)], strict=True))
+            for f in fields:
+                values[f.name] = f.python_value(values[f.name])
+            article = Article(**values)
+            article.snippet, article.title_marked, count = row[len(fields) :]
+            article.notes_count = count if user_id else None
+            found[article.pmid] = article
+        return [found[pmid] for pmid in pmids if pmid in found]
+
+    def pmid_for_doi(self, doi):
+        """The PMID of the paper with this DOI (any case), or None: an indexed lookup."""
+        row = db.execute_sql("SELECT pmid FROM article WHERE LOWER(doi) = LOWER(?) LIMIT 1", [doi])
+        found = row.fetchone()
+        return found[0] if found else None
 
 
 def _phrase(text):
@@ -1331,8 +1473,8 @@ def _migration_5():
 
 
 def _migration_7():
-    # The reader's library: stars and collections. Independent of migration 6 (the search
-    # index), so either may run first. A paper starred in an issue of the journal is starred.
+    # The reader's library: stars and collections. Independent of migrations 6 and 8, so
+    # any order works. A paper starred in an issue of the journal is starred.
     db.create_tables([Star, Collection, CollectionItem])
     starred = (
         IssueEntry.select(Issue.user, IssueEntry.article, fn.MIN(Issue.created_at))
@@ -1343,6 +1485,61 @@ def _migration_7():
     Star.insert_from(starred, [Star.user, Star.article, Star.created_at]).execute()
 
 
+def _facet_rows(row):
+    """The SELECT of the facet rows (kind, key, pmid) of `row`: "NEW" in a trigger, or
+    "article" for every stored article (then each arm reads the table itself)."""
+    each = "" if row == "NEW" else "article, "  # json_each beside the table
+    alone = "" if row == "NEW" else " FROM article"  # arms that read only the row
+    author = "json_extract(item.value, '$.{}')".format
+    return f"""
+SELECT 'au', LOWER(TRIM(COALESCE({author("last")}, '') || ' ' ||
+       COALESCE({author("initials")}, ''))), {row}.pmid
+  FROM {each}json_each({row}.authors) AS item WHERE {author("last")} IS NOT NULL
+UNION SELECT 'au', LOWER({author("last")} || ' ' || {author("fore")}), {row}.pmid
+  FROM {each}json_each({row}.authors) AS item
+  WHERE {author("last")} IS NOT NULL AND {author("fore")} IS NOT NULL
+UNION SELECT 'au', LOWER({author("collective")}), {row}.pmid
+  FROM {each}json_each({row}.authors) AS item WHERE {author("collective")} IS NOT NULL
+UNION SELECT '1au', LOWER(TRIM(COALESCE(json_extract({row}.authors, '$[0].last'),
+       json_extract({row}.authors, '$[0].collective')) || ' ' ||
+       COALESCE(json_extract({row}.authors, '$[0].initials'), ''))), {row}.pmid{alone}
+  WHERE json_array_length({row}.authors) > 0
+UNION SELECT 'pt', LOWER(item.value), {row}.pmid
+  FROM {each}json_each({row}.publication_types) AS item
+UNION SELECT 'la', LOWER(item.value), {row}.pmid FROM {each}json_each({row}.languages) AS item
+UNION SELECT 'la', LOWER({row}.language), {row}.pmid{alone} WHERE {row}.language IS NOT NULL
+UNION SELECT 'ta', LOWER(TRIM(REPLACE(REPLACE(name.value, '.', ' '), '  ', ' '))), {row}.pmid
+  FROM {each}json_each(json_array({row}.journal_title, {row}.journal_abbrev,
+       {row}.journal_iso, {row}.issn)) AS name WHERE name.value IS NOT NULL"""
+
+
+def _migration_8():
+    # Search (views/search.py): the side table of authors, types, journals and languages,
+    # kept by triggers from every writer of `article`, filled from the articles stored; and
+    # an index for a DOI typed in the search box. SQLite's json_each/json_extract here;
+    # PostgreSQL will take the same shape with jsonb_array_elements in a plpgsql trigger.
+    db.create_tables([ArticleFacet])
+    # UNION (not UNION ALL) drops the rows one record repeats (two authors "Wang L", the
+    # language twice): inside a trigger, the writer's own conflict clause (the importer's
+    # upsert) overrides OR IGNORE, so a repeat would fail the import.
+    into = "INSERT OR IGNORE INTO article_facet (kind, key, pmid)"
+    db.execute_sql(f"{into} {_facet_rows('article')}")
+    insert = f"{into} {_facet_rows('NEW')};"
+    db.execute_sql(
+        f"CREATE TRIGGER article_facet_insert AFTER INSERT ON article BEGIN {insert} END"
+    )
+    db.execute_sql(
+        "CREATE TRIGGER article_facet_update AFTER UPDATE OF authors, publication_types,"
+        " languages, language, journal_title, journal_abbrev, journal_iso, issn ON article"
+        f" BEGIN DELETE FROM article_facet WHERE pmid = OLD.pmid; {insert} END"
+    )
+    db.execute_sql(
+        "CREATE TRIGGER article_facet_delete AFTER DELETE ON article"
+        " BEGIN DELETE FROM article_facet WHERE pmid = OLD.pmid; END"
+    )
+    db.execute_sql("CREATE INDEX IF NOT EXISTS article_doi_lower ON article (LOWER(doi))")
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -1350,6 +1547,7 @@ MIGRATIONS = {
     4: _migration_4,
     5: _migration_5,
     7: _migration_7,
+    8: _migration_8,
 }
 
 

@@ -45,7 +45,7 @@ def test_structured_abstract_labels_and_major_mesh(client):
     page = soup(client.get("/articles/17942999"))
     labels = [b.text for b in page.select(".abstract-label")]
     assert labels == ["PURPOSE", "METHODS", "RESULTS", "CONCLUSIONS"]
-    major = [li.contents[0] for li in page.select(".mesh-terms li.major")]
+    major = [li.contents[0].get_text() for li in page.select(".mesh-terms li.major")]
     assert major == ["Neuronal Plasticity", "Pitch Perception"]
     # No DOI but a PMC id: Full text goes to PubMed Central.
     full_text = page.find("a", string="Full text")["href"]

@@ -14,9 +14,20 @@ RECORD_COLUMNS = (
 )
 
 
+def without_migration_8():
+    """Undo migration 8 on the open database: no search side table, its
+    triggers or the DOI index."""
+    for trigger in ("insert", "update", "delete"):
+        models.db.execute_sql(f"DROP TRIGGER article_facet_{trigger}")
+    models.db.execute_sql("DROP TABLE article_facet")
+    models.db.execute_sql("DROP INDEX article_doi_lower")
+    models.Migration.delete().where(models.Migration.number == 8).execute()
+
+
 def back_to_migration_4():
     """Take the open database back to how migration 4 left it (Article without the record's
     extra columns), keeping its papers."""
+    without_migration_8()
     for column in RECORD_COLUMNS:
         models.db.execute_sql(f'ALTER TABLE "article" DROP COLUMN "{column}"')
     models.Migration.delete().where(models.Migration.number == 5).execute()
@@ -28,7 +39,7 @@ def test_migration_5_adds_the_record_columns_to_a_database_made_before_it(app, c
     with app.app_context():
         back_to_migration_4()
         assert not set(RECORD_COLUMNS) & {c.name for c in models.db.get_columns("article")}
-        assert models.migrate() == [5]
+        assert models.migrate() == [5, 8]
         assert models.migrate() == []
         # Papers stored before read as empty, and their page still shows.
         old = models.Article.get_by_id(25466483)
@@ -59,3 +70,20 @@ def test_migration_5_adds_columns_without_copying_the_table(app, queries):
         assert f'ADD COLUMN "{column}" TEXT NOT NULL DEFAULT' in query
     # What a copy of the table would run (peewee's way to add NOT NULL on SQLite).
     assert not [q for q in queries if "__tmp__" in q or 'INSERT INTO "article"' in q]
+
+
+def test_migration_8_fills_the_search_side_table_from_the_papers_stored(app, client):
+    with app.app_context():
+        before = sorted(models.ArticleFacet.select().tuples())
+        without_migration_8()
+        assert models.migrate() == [8]
+        assert sorted(models.ArticleFacet.select().tuples()) == before
+        assert ("1au", "abulafia a", 25936681) in before
+        assert ("pt", "review", 26702357) in before
+        assert ("ta", "j biol chem", 26534965) in before
+        # The triggers keep it in step: a removed paper leaves it.
+        models.Article.delete_pmids([26702357])
+        assert not models.ArticleFacet.select().where(models.ArticleFacet.pmid == 26702357).exists()
+        models.db.close()
+    page = soup(client.get("/search?q=review[pt]"))
+    assert "result-26702357" not in {li["id"] for li in page.select("li.result")}

@@ -420,7 +420,10 @@ def test_pages_show_the_address_and_star_what_pubmed_stars(empty_app):
     text = client.get("/articles/11748933.txt").get_data(as_text=True)
     assert "; Cryopreservation/*methods;" in text and "*Cryopreservation" not in text
     # The page still shows a heading with a major qualifier among the major topics.
-    major = [li.contents[0] for li in soup(client.get("/articles/11748933")).select("li.major")]
+    major = [
+        li.contents[0].get_text()
+        for li in soup(client.get("/articles/11748933")).select("li.major")
+    ]
     assert "Cryopreservation" in major
 
 

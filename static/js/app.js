@@ -113,6 +113,34 @@ document.addEventListener("input", (event) => {
 });
 
 // --- Keyboard -----------------------------------------------------------------------------
+// Search results: j/k or the arrow keys move a visible focus (the result's title link, so
+// Enter opens it as any link would); "/" goes to the search box from anywhere.
+function searchResults() {
+  return [...document.querySelectorAll("#results li.result")];
+}
+
+function markResult(item) {
+  for (const other of searchResults()) other.classList.toggle("is-current", other === item);
+}
+
+function moveResult(step) {
+  const items = searchResults();
+  if (!items.length) return false;
+  const now = items.findIndex((item) => item.classList.contains("is-current"));
+  const index = now < 0 ? (step > 0 ? 0 : items.length - 1) : now + step;
+  const next = items[Math.min(items.length - 1, Math.max(0, index))];
+  markResult(next);
+  next.querySelector("a.result-title")?.focus();
+  next.scrollIntoView({ block: "nearest" });
+  return true;
+}
+
+// Tabbing or clicking into a result makes it the current one, so j/k go on from there.
+document.addEventListener("focusin", (event) => {
+  const item = event.target.closest?.("#results li.result");
+  if (item) markResult(item);
+});
+
 function isTyping(element) {
   return element.closest("input, textarea, select, [contenteditable='true']") !== null;
 }
@@ -139,8 +167,29 @@ document.addEventListener("keydown", (event) => {
     }
     return;
   }
+  if (target.id === "search-box" && event.key === "ArrowDown" && moveResult(1)) {
+    event.preventDefault();
+    return;
+  }
   if (event.ctrlKey || event.metaKey || event.altKey || isTyping(target)) return;
-  if (event.key === "n") {
+  if (event.key === "/") {
+    const box = document.getElementById("search-box");
+    if (box) {
+      event.preventDefault();
+      box.focus();
+      box.select();
+    }
+  } else if ((event.key === "j" || event.key === "ArrowDown") && moveResult(1)) {
+    event.preventDefault();
+  } else if ((event.key === "k" || event.key === "ArrowUp") && moveResult(-1)) {
+    event.preventDefault();
+  } else if (event.key === "Enter" && !target.closest("a, button")) {
+    const link = document.querySelector("#results li.result.is-current a.result-title");
+    if (link) {
+      event.preventDefault();
+      link.click();
+    }
+  } else if (event.key === "n") {
     const box = document.getElementById("note-body");
     if (box) {
       event.preventDefault();
