@@ -32,16 +32,27 @@ def init_db():
     """Create the database, or bring it up to date."""
     ran = models.migrate()
     click.echo(f"Database ready ({len(ran)} migrations applied).")
+    if models.search_index.rebuild_if_stale():  # an import was stopped before it rebuilt
+        click.echo("Search index rebuilt.")
 
 
 @click.command("import")
 @with_appcontext
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def import_files(files):
+@click.option(
+    "--index",
+    type=click.Choice(importer.INDEX_MODES),
+    default="auto",
+    show_default=True,
+    help="Keep the search index in step batch by batch (as-you-go), or rebuild it in one "
+    "pass after each file (rebuild); auto rebuilds after a file bigger than what is stored.",
+)
+def import_files(files, index):
     """Import PubMed XML (.xml, .xml.gz), MEDLINE text (.nbib, .txt) or RIS files.
 
     Re-importing a record updates it; <DeleteCitation> removes records. A malformed file
     stops with its name and line: batches before the error stay, the failing one does not.
+    Large files are read in a second process while this one stores.
     """
     models.migrate()
     failed = []
@@ -49,8 +60,8 @@ def import_files(files):
     for name in files:
         summary = importer.Summary()
         try:
-            _import_with_progress(name, summary)
-        except pubmed.MalformedFile as error:
+            _import_with_progress(name, summary, index)
+        except (pubmed.MalformedFile, importer.ReaderError, OSError) as error:
             failed.append(name)
             click.secho(f"Error: {error}", fg="red", err=True)
             click.echo(f"{name}: stopped; {summary} before the error.", err=True)
@@ -63,15 +74,16 @@ def import_files(files):
         raise SystemExit(1)
 
 
-def _import_with_progress(name, summary):
-    reader = pubmed.FileReader(name)
-    with click.progressbar(length=reader.size, label=Path(name).name, file=None) as bar:
+def _import_with_progress(name, summary, index="auto"):
+    """Import one file under a progress bar that follows the bytes read."""
+    size = Path(name).stat().st_size
+    with click.progressbar(length=size, label=Path(name).name, file=None) as bar:
 
-        def advance(_count):
-            bar.update(reader.bytes_read - bar.pos)
+        def advance(bytes_read):
+            bar.update(bytes_read - bar.pos)
 
-        importer.import_records(reader, summary, on_batch=advance)
-        bar.update(reader.size - bar.pos)
+        importer.import_file(name, summary, on_read=advance, index=index)
+        bar.update(size - bar.pos)
 
 
 @click.command("fetch")

@@ -1,16 +1,35 @@
-"""Store what the PubMed readers yield: upsert by PMID, keep the search index in step, apply
-deletions, and commit in batches (a failing batch commits nothing)."""
+"""Store what the PubMed readers yield: upsert by PMID, keep the search index in step (or
+rebuild it after a large import), apply deletions, and commit in batches (a failing batch
+commits nothing). A large file is read in a second process while this one stores."""
 
+import gc
 import hashlib
+import multiprocessing
+import pickle
 import queue
+import signal
 import threading
+from contextlib import closing
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pubmed
-from models import Article, JSONField, db, html_to_text, search_index, utcnow
+from models import Article, JSONField, article_count, db, html_to_text, search_index, utcnow
 
 BATCH_SIZE = 500
 JSON_COLUMNS = ("authors", "abstract", "mesh", "keywords", "publication_types")
+# Files smaller than this are read in this process: starting a second interpreter (about
+# 0.2 s) costs more than the overlap saves on a few thousand records.
+PARALLEL_MIN_BYTES = 4 << 20
+# An import expected to bring at least this many records, and at least as many as are stored
+# already, rebuilds the search index once at the end instead of indexing batch by batch: a
+# rebuild costs about half as much a row, but it re-reads every stored row.
+REBUILD_MIN_RECORDS = 5_000
+INDEX_MODES = ("auto", "as-you-go", "rebuild")
+
+
+class ReaderError(Exception):
+    """The reader process failed in a way that is not a MalformedFile (or died)."""
 
 
 @dataclass
@@ -46,38 +65,203 @@ class Summary:
         return text
 
 
-def import_file(path, summary=None, on_batch=None):
+def import_file(path, summary=None, on_batch=None, on_read=None, parallel=None, index="auto"):
     """Import one file; returns its Summary. Raises pubmed.MalformedFile (naming the line)
-    after committing the batches before the bad one and nothing of the bad one."""
-    return import_records(pubmed.read(path), summary, on_batch)
+    after committing the batches before the bad one and nothing of the bad one.
 
-
-def import_records(items, summary=None, on_batch=None):
-    """Import records and Deletions from any reader, BATCH_SIZE at a time.
-
-    This thread reads and prepares each batch while a writer thread stores the one before:
-    SQLite (the FTS5 index above all) works with the GIL released, so the two overlap. A
-    reader error stops the reading; the batches before it are still committed, in order.
-    on_batch(count) is called as each batch is handed to the writer (a progress bar).
+    on_batch(count) is called as each batch is handed on to be stored, on_read(bytes) with
+    how far into the file the reader is (a progress bar). parallel: read in a second process
+    (default: for files of PARALLEL_MIN_BYTES or more). index: "auto", "as-you-go" or
+    "rebuild" (see _IndexPlan).
     """
+    size = Path(path).stat().st_size
+    if parallel is None:
+        parallel = size >= PARALLEL_MIN_BYTES
+    source = _read_in_child(path) if parallel else _batches_here(pubmed.read(path))
+    with closing(source) as batches:
+        return _import_batches(batches, summary, on_batch, on_read, _IndexPlan(index, size))
+
+
+def import_records(items, summary=None, on_batch=None, index="auto"):
+    """Import records and Deletions from any reader (an E-utilities response…), in this
+    process. With no size to estimate from, "auto" indexes as it goes."""
+    batches = ((batch, None) for batch in _chunks(items))
+    return _import_batches(batches, summary, on_batch, None, _IndexPlan(index, None))
+
+
+def _import_batches(batches, summary, on_batch, on_read, plan):
+    """Prepare each batch of (items, bytes read) here while a writer thread stores the one
+    before: SQLite (the FTS5 index above all) works with the GIL released, so they overlap.
+    A reader error stops the reading; the batches before it are still committed, in order,
+    and a deferred index is rebuilt, so what was committed can be found."""
     summary = summary or Summary()
+    search_index.rebuild_if_stale()
     writer = _BatchWriter(summary)
+    deferred = interrupted = False
     try:
-        batch = []
-        for item in items:
-            batch.append(item)
-            if len(batch) >= BATCH_SIZE:
-                writer.put(prepare_batch(batch))
-                if on_batch:
-                    on_batch(len(batch))
-                batch = []
-        if batch:
-            writer.put(prepare_batch(batch))
+        for batch, bytes_read in batches:
+            defer = plan.defer(len(batch), bytes_read)
+            deferred = deferred or defer
+            writer.put((*prepare_batch(batch), defer))
             if on_batch:
                 on_batch(len(batch))
+            if on_read and bytes_read is not None:
+                on_read(bytes_read)
+    except KeyboardInterrupt:
+        # Whoever pressed Ctrl-C wants out now, not after a rebuild: the index stays marked
+        # stale and the next import (or init-db) rebuilds it.
+        interrupted = True
+        raise
     finally:
-        writer.finish()
+        try:
+            writer.finish()
+        finally:
+            if deferred and not interrupted:
+                search_index.rebuild()
     return summary
+
+
+class _IndexPlan:
+    """Decides, at the first batch, whether the import indexes as it goes or rebuilds the
+    index at the end: "rebuild" when the file promises (from the bytes its first batch took)
+    at least REBUILD_MIN_RECORDS records and at least as many as are stored already."""
+
+    def __init__(self, index, size):
+        if index not in INDEX_MODES:
+            raise ValueError(f"index must be one of {INDEX_MODES}, not {index!r}")
+        self.mode, self.size = index, size
+        self.deferred = None if index == "auto" else index == "rebuild"
+
+    def defer(self, count, bytes_read):
+        """Whether this batch skips the index (decided once, at the first batch)."""
+        if self.deferred is None:
+            expected = count * self.size / bytes_read if self.size and bytes_read else 0
+            self.deferred = expected >= max(REBUILD_MIN_RECORDS, article_count())
+        return self.deferred
+
+
+def _chunks(items):
+    """Lists of BATCH_SIZE items (the last one shorter)."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _batches_here(reader):
+    """(batch, bytes read) from a pubmed.FileReader, read in this process."""
+    for batch in _chunks(reader):
+        yield batch, reader.bytes_read
+
+
+# --- the reader process ---
+
+
+def _read_in_child(path):
+    """(batch, bytes read) from `path`, read by a second process while this one stores.
+
+    The child is started with "spawn": a fresh interpreter, so no SQLite connection, lock or
+    thread of this process is copied into it (fork would copy them mid-use). The calling
+    program's main module must therefore be importable without side effects (the usual
+    `if __name__ == "__main__":` idiom; flask and pytest are). Batches come pickled through a
+    pipe, which bounds memory: the child waits while the pipe is full. A MalformedFile cannot
+    be unpickled as such (its constructor takes three arguments), so it travels as its
+    fields and is raised again here. However this generator ends (done, an error, Ctrl-C,
+    closed early) the child is stopped and joined.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_child_main, args=(str(path), sending), name="pearl-reader", daemon=True
+    )
+    child.start()
+    sending.close()  # the child's end: once the child ends, a read here fails at once
+    finished = False  # the child sent its last message and is ending by itself
+    try:
+        while True:
+            kind, *body = _receive(receiving, child)
+            finished = kind != "batch"
+            if kind == "batch":
+                yield body[0], body[1]
+            elif kind == "done":
+                return
+            elif kind == "malformed":
+                raise pubmed.MalformedFile(*body)
+            elif kind == "error":
+                raise body[0]
+            else:
+                raise ReaderError(f"{path}: {body[0]}")
+    finally:
+        receiving.close()
+        if finished:
+            child.join(timeout=5.0)
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _receive(receiving, child):
+    """The child's next message; a ReaderError if it ended without one (killed…)."""
+    try:
+        data = receiving.recv_bytes()
+    except EOFError:
+        child.join()
+        raise ReaderError(
+            f"the reader process ended without a word (exit code {child.exitcode})"
+        ) from None
+    # Unpickling a batch makes some 10,000 containers at once, each counting towards a
+    # collection that finds nothing to free: pausing it halves the cost of unpickling.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(data)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _child_main(path, sending):
+    """The reader process: batches of records from `path` into the pipe, then one closing
+    message: ("done",), ("malformed", path, line, message) or ("error", exception)."""
+    # Ctrl-C reaches the whole process group: the parent decides what to do, and stops us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    reader = pubmed.read(path)
+    try:
+        try:
+            for batch in _chunks(reader):
+                _send(sending, ("batch", batch, reader.bytes_read))
+            message = ("done",)
+        except pubmed.MalformedFile as error:
+            message = ("malformed", error.path, error.line, error.message)
+        except Exception as error:  # noqa: BLE001 - described to the parent, which raises it
+            message = _error_message(error)
+        _send(sending, message)
+    except BrokenPipeError:
+        pass  # the parent has gone (or stopped reading): nobody to tell
+    finally:
+        sending.close()
+
+
+def _send(sending, message):
+    """Pickle here, in the reader's own thread (a Queue's feeder thread would fight the
+    parser for the GIL), and write; blocks while the pipe is full."""
+    sending.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _error_message(error):
+    """("error", exception) if it survives pickling, else ("failed", its description)."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - some exceptions cannot be rebuilt from their args
+        return ("failed", f"{type(error).__name__}: {error}")
+    return ("error", error)
+
+
+# --- preparing and storing batches ---
 
 
 class _BatchWriter:
@@ -136,9 +320,12 @@ def prepare_batch(batch):
     return rows, deletions, counts
 
 
-def store_batch(rows, deletions, counts):
-    """Write one prepared batch in one transaction; returns its counts once committed."""
-    with db.atomic():
+def store_batch(rows, deletions, counts, defer_index=False):
+    """Write one prepared batch in one transaction; returns its counts once committed.
+    defer_index: store the search text only, leaving the index to a rebuild."""
+    # IMMEDIATE: this transaction reads (hashes) before it writes; a deferred one would fail
+    # at once with "database is locked" if the web server committed in between.
+    with db.atomic("IMMEDIATE"):
         counts.deleted = Article.delete_pmids(set(deletions) - set(rows))
         existing = Article.hashes_for(rows)
         changed, searchable = [], []
@@ -153,7 +340,7 @@ def store_batch(rows, deletions, counts):
             changed.append(row)
             searchable.append(search)
         Article.upsert_many(changed)
-        search_index.replace_many(searchable)
+        search_index.replace_many(searchable, defer=defer_index)
     return counts
 
 
