@@ -63,7 +63,8 @@ def import_files(files, index):
             _import_with_progress(name, summary, index)
         except (pubmed.MalformedFile, importer.ReaderError, OSError) as error:
             failed.append(name)
-            click.secho(f"Error: {error}", fg="red", err=True)
+            where = "" if isinstance(error, pubmed.MalformedFile) else f"{name}: "
+            click.secho(f"Error: {where}{error}", fg="red", err=True)
             click.echo(f"{name}: stopped; {summary} before the error.", err=True)
         else:
             click.echo(f"{name}: {summary}")

@@ -208,7 +208,7 @@ def _receive(receiving, child):
     """The child's next message; a ReaderError if it ended without one (killed…)."""
     try:
         data = receiving.recv_bytes()
-    except EOFError:
+    except (EOFError, OSError):  # OSError: it ended in the middle of a message
         child.join()
         raise ReaderError(
             f"the reader process ended without a word (exit code {child.exitcode})"
