@@ -87,10 +87,19 @@ def corpus(records, source=SOURCE, cache=CACHE):
 # --- the measurements ---
 
 
+def cpu_seconds(who=None):
+    """User + system CPU time of this process (or of its waited-for children)."""
+    import resource  # noqa: PLC0415 - Unix only, like /proc below
+
+    usage = resource.getrusage(resource.RUSAGE_SELF if who is None else who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(function, *args):
-    started = time.perf_counter()
+    """(count, wall seconds, CPU seconds) of one call."""
+    started, cpu = time.perf_counter(), cpu_seconds()
     count = function(*args)
-    return count, time.perf_counter() - started
+    return count, time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def bare_iterparse(path):
@@ -170,9 +179,11 @@ def child_import(path, database, mode, trace):
         import tracemalloc  # noqa: PLC0415
 
         tracemalloc.start()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     summary = importer.import_file(path, parallel=parallel, index=index)
     seconds = time.perf_counter() - started
+    # This process and the reader process (joined by now; nothing else ran before it).
+    cpu = cpu_seconds() - cpu + cpu_seconds(resource.RUSAGE_CHILDREN)
     traced = tracemalloc.get_traced_memory()[1] if trace else None
     peak = memory_kb()[1]
     # The reader process, joined by now. ru_maxrss survives fork and exec, so this is the
@@ -186,7 +197,7 @@ def child_import(path, database, mode, trace):
     result = {
         "records": summary.added + summary.updated + summary.skipped,
         "added": summary.added, "stored": stored, "indexed": indexed, "seconds": seconds,
-        "rss_before_kb": before, "rss_peak_kb": peak, "reader_peak_kb": reader_peak,
+        "cpu": cpu, "rss_before_kb": before, "rss_peak_kb": peak, "reader_peak_kb": reader_peak,
         "tracemalloc_peak": traced,
     }  # fmt: skip
     print(json.dumps(result))
@@ -232,16 +243,13 @@ def run(records, small, trace):
         warm(path)
     rows = []
 
-    count, seconds = timed(bare_iterparse, big_path)
-    rows.append(("(a) bare lxml iterparse + clear()", count, seconds))
-    count, seconds = timed(pubmed_parser_parse, big_path)
-    rows.append(("(b) pubmed_parser parse_article_info", count, seconds))
-    count, seconds = timed(pearl_parse, big_path)
-    rows.append(("(c) Pearl parse (pubmed.read)", count, seconds))
+    rows.append(("(a) bare lxml iterparse + clear()", *timed(bare_iterparse, big_path)))
+    rows.append(("(b) pubmed_parser parse_article_info", *timed(pubmed_parser_parse, big_path)))
+    rows.append(("(c) Pearl parse (pubmed.read)", *timed(pearl_parse, big_path)))
     results = {}
     for mode, (label, _, _) in IMPORTS.items():
-        results[mode] = full_import(big_path, mode)
-        rows.append((label, results[mode]["records"], results[mode]["seconds"]))
+        result = results[mode] = full_import(big_path, mode)
+        rows.append((label, result["records"], result["seconds"], result["cpu"]))
     big = results["parallel"]
     small_run = full_import(small_path)
     if trace:  # separate runs: tracing slows the import about 3x and adds its own memory
@@ -249,22 +257,22 @@ def run(records, small, trace):
             result["tracemalloc_peak"] = full_import(path, trace=True)["tracemalloc_peak"]
     zero = parse_medline_xml_count(SOURCE)
 
-    for _, count, _ in rows:
+    for _, count, _, _ in rows:
         assert count == records, f"a measurement saw {count} records, not {records}"
     bare_rate = rows[0][1] / rows[0][2]
-    rate = {label.split()[0]: count / seconds for label, count, seconds in rows}
+    rate = {label.split()[0]: count / seconds for label, count, seconds, _ in rows}
 
     file_mb = big_path.stat().st_size / 1e6
     print(f"Pearl import benchmark: {records:,} records ({big_path.name}, {file_mb:,.0f} MB)")
     print(f"python {sys.version.split()[0]}, lxml {etree.__version__}, {os.cpu_count()} CPUs\n")
-    width = max(len(label) for label, _, _ in rows)
-    heading = ("records", 9), ("seconds", 8), ("records/s", 10), ("x bare", 7)
+    width = max(len(label) for label, _, _, _ in rows)
+    heading = ("records", 9), ("seconds", 8), ("records/s", 10), ("x bare", 7), ("CPU s", 6)
     print(f"{'measurement':<{width}}" + "".join(f"  {text:>{size}}" for text, size in heading))
-    for label, count, seconds in rows:
+    for label, count, seconds, cpu in rows:
         speed = count / seconds
         print(
             f"{label:<{width}}  {count:>9,}  {seconds:>8.2f}  {speed:>10,.0f}  "
-            f"{speed / bare_rate:>6.2f}x"
+            f"{speed / bare_rate:>6.2f}x  {cpu:>6.2f}"
         )
     footnote = (
         f"* pubmed_parser.parse_medline_xml({SOURCE.name}) yields {zero} records: it matches "

@@ -5,6 +5,7 @@ process left behind, and an index that is searchable again after an import that 
 import gzip
 import multiprocessing
 import os
+import re
 import signal
 
 import peewee
@@ -63,6 +64,25 @@ def malformed_copy(tmp_path, after):
     return path
 
 
+def copies(tmp_path, count):
+    """The demo file's records `count` times over, each copy with PMIDs of its own."""
+    text = gzip.decompress(DEMO_FILE.read_bytes()).decode()
+    head, _, rest = text.partition("<MedlineCitation ")
+    body, _, tail = ("<MedlineCitation " + rest).rpartition("</MedlineCitation>")
+    body += "</MedlineCitation>"
+    parts = [
+        re.sub(
+            r"<PMID( [^>]*)?>(\d+)</PMID>",
+            lambda m, n=n: f"<PMID>{int(m[2]) + n * 10**8}</PMID>",
+            body,
+        )
+        for n in range(count)
+    ]
+    path = tmp_path / f"copies{count}.xml"
+    path.write_text(head + "\n".join(parts) + tail)
+    return path
+
+
 def no_reader_left():
     return multiprocessing.active_children() == []
 
@@ -70,12 +90,13 @@ def no_reader_left():
 @pytest.mark.parametrize("parallel", [True, False])
 @pytest.mark.parametrize("index", ["as-you-go", "rebuild"])
 def test_every_path_gives_the_same_database(tmp_path, parallel, index):
+    path = copies(tmp_path, 3)  # four batches, and the DeleteCitation at the end
     open_fresh(tmp_path / "reference.db")
-    reference_summary = importer.import_file(DEMO_FILE, parallel=False, index="as-you-go")
+    reference_summary = importer.import_file(path, parallel=False, index="as-you-go")
     reference = snapshot()
     open_fresh(tmp_path / "other.db")
-    summary = importer.import_file(DEMO_FILE, parallel=parallel, index=index)
-    assert str(summary) == str(reference_summary) == "604 added, 0 updated, 0 deleted, 0 skipped"
+    summary = importer.import_file(path, parallel=parallel, index=index)
+    assert str(summary) == str(reference_summary) == "1812 added, 0 updated, 0 deleted, 0 skipped"
     assert snapshot() == reference
     assert reference[2]["neuropathic pain"] and reference[3][0]
     assert not search_index.is_stale() and no_reader_left()
@@ -134,14 +155,14 @@ def test_error_while_storing_stops_the_reader_and_commits_nothing_of_the_batch(d
     assert no_reader_left()
 
 
-def test_a_reader_process_that_dies_is_an_error_not_a_hang(database):
+def test_a_reader_process_that_dies_is_an_error_not_a_hang(database, tmp_path):
     def kill_reader(_count):
         for child in multiprocessing.active_children():
             os.kill(child.pid, signal.SIGKILL)
 
-    # One batch is stored; the reader is then killed before it can send the rest.
+    # Twenty batches: the reader is killed long before it could have sent them all.
     with pytest.raises(importer.ReaderError, match="ended without a word"):
-        importer.import_file(DEMO_FILE, on_batch=kill_reader, parallel=True)
+        importer.import_file(copies(tmp_path, 16), on_batch=kill_reader, parallel=True)
     assert no_reader_left()
 
 
@@ -179,16 +200,20 @@ def test_interrupted_import_leaves_the_index_stale_until_the_next_import(databas
     check_index()
 
 
-def test_auto_rebuilds_only_when_the_file_outweighs_what_is_stored(database):
-    plan = importer._IndexPlan("auto", size=100_000_000)
+def test_auto_rebuilds_only_a_large_one_process_import_into_a_smaller_database(database):
+    plan = importer._IndexPlan("auto", size=100_000_000, parallel=False)
     assert plan.defer(500, 1_000_000)  # about 50,000 records into an empty database
     assert plan.defer(500, 100_000_000)  # decided once, at the first batch
-    assert not importer._IndexPlan("auto", size=1_000_000).defer(500, 1_000_000)
+    assert not importer._IndexPlan("auto", 1_000_000, parallel=False).defer(500, 1_000_000)
+    # With a reader process the index is built while the reader reads: no rebuild.
+    assert not importer._IndexPlan("auto", 100_000_000, parallel=True).defer(500, 1_000_000)
     importer.import_file(DEMO_FILE)
-    assert not importer._IndexPlan("auto", size=None).defer(500, None)
-    assert importer._IndexPlan("rebuild", size=None).defer(500, None)
+    small = importer._IndexPlan("auto", size=6_000_000, parallel=False)
+    assert small.defer(500, 500_000)  # 6,000 records expected, more than the 604 stored
+    assert not importer._IndexPlan("auto", size=None, parallel=False).defer(500, None)
+    assert importer._IndexPlan("rebuild", size=None, parallel=True).defer(500, None)
     with pytest.raises(ValueError, match="index must be one of"):
-        importer._IndexPlan("later", size=None)
+        importer._IndexPlan("later", size=None, parallel=False)
 
 
 def test_migration_6_moves_an_old_index_into_article_text(database):
