@@ -20,9 +20,13 @@ from models import Article, JSONField, article_count, db, html_to_text, search_i
 
 BATCH_SIZE = 500
 JSON_COLUMNS = ("authors", "abstract", "mesh", "keywords", "publication_types")
-# Files smaller than this are read in this process: starting a second interpreter (about
-# 0.2 s) costs more than the overlap saves on a few thousand records.
-PARALLEL_MIN_BYTES = 4 << 20
+# Files expected to hold fewer records are read in this process: starting a second
+# interpreter (about 0.2 s) costs more than the overlap saves on a few thousand records.
+PARALLEL_MIN_RECORDS = 3_000
+# Bytes a record takes, to guess how many a file holds: about 1.1 kB gzipped PubMed XML,
+# 6 kB uncompressed (MEDLINE text and RIS a little less).
+BYTES_PER_RECORD = {".gz": 1_100}
+BYTES_PER_RECORD_UNCOMPRESSED = 6_000
 # A one-process import expected to bring at least this many records, and at least as many
 # as are stored already, rebuilds the search index once at the end instead of indexing batch
 # by batch: about 10 % less work a row, but a rebuild re-reads every stored row.
@@ -78,16 +82,25 @@ def import_file(path, summary=None, on_batch=None, on_read=None, parallel=None, 
 
     on_batch(count) is called as each batch is handed on to be stored, on_read(bytes) with
     how far into the file the reader is (a progress bar). parallel: read in a second process
-    (default: for files of PARALLEL_MIN_BYTES or more). index: "auto", "as-you-go" or
-    "rebuild" (see _IndexPlan).
+    (default: when the file likely holds PARALLEL_MIN_RECORDS or more and this process may
+    run on more than one CPU). index: "auto", "as-you-go" or "rebuild" (see _IndexPlan).
     """
-    size = Path(path).stat().st_size
+    path = Path(path)
+    size = path.stat().st_size
     if parallel is None:
-        parallel = size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
+        per_record = BYTES_PER_RECORD.get(path.suffix, BYTES_PER_RECORD_UNCOMPRESSED)
+        parallel = size >= PARALLEL_MIN_RECORDS * per_record and _usable_cpus() > 1
     source = _read_in_child(path) if parallel else _batches_here(pubmed.read(path))
     plan = _IndexPlan(index, size, parallel)
     with closing(source) as batches:
         return _import_batches(batches, summary, on_batch, on_read, plan)
+
+
+def _usable_cpus():
+    """CPUs this process may run on (its affinity mask, where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def import_records(items, summary=None, on_batch=None, index="auto"):

@@ -237,3 +237,15 @@ def test_migration_6_moves_an_old_index_into_article_text(database):
     assert models.migrate() == []
     # And the converted database goes on importing as a new one does.
     assert str(importer.import_file(DEMO_FILE)).startswith("0 added, 0 updated, 0 deleted, 604")
+
+
+def test_a_reader_process_only_for_files_of_thousands_of_records(database, tmp_path):
+    def note_readers(_count):
+        seen.append(len(multiprocessing.active_children()))
+
+    seen = []
+    importer.import_file(DEMO_FILE, on_batch=note_readers)  # 604 records, 0.65 MB gzipped
+    assert seen == [0, 0]
+    seen.clear()
+    importer.import_file(copies(tmp_path, 6), on_batch=note_readers)  # 3,624 records, 23 MB
+    assert seen and seen[0] == 1 and no_reader_left()
