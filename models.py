@@ -767,11 +767,12 @@ bulk = _SQLiteBulk()
 class _SQLiteSearchIndex:
     """FTS5 index maintenance and queries (PostgreSQL will get a tsvector twin).
 
-    The index reads its text from article_text (external content). Small imports keep it in
-    step row by row: the old entry is removed with FTS5's 'delete' command, which must be
-    given the values it indexed, read from article_text before they are overwritten. A large
-    import only writes article_text, marks the index stale and rebuilds it in one pass at the
-    end (about half the cost of indexing the same rows batch by batch). While the index is
+    The index reads its text from article_text (external content). Imports normally keep it
+    in step batch by batch: the old entry is removed with FTS5's 'delete' command, which must
+    be given the values it indexed, read from article_text before they are overwritten. An
+    import that defers the index only writes article_text, marks the index stale and
+    rebuilds it in one pass at the end (about 10 % less work than indexing the same rows
+    batch by batch, but after the import rather than while it reads). While the index is
     stale nobody updates it row by row: a 'delete' with values the index never held would
     corrupt it."""
 
