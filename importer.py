@@ -29,7 +29,7 @@ BYTES_PER_RECORD = {".gz": 1_100}
 BYTES_PER_RECORD_UNCOMPRESSED = 6_000
 # A one-process import expected to bring at least this many records, and at least as many
 # as are stored already, rebuilds the search index once at the end instead of indexing batch
-# by batch: about 10 % less work a row, but a rebuild re-reads every stored row.
+# by batch: about a quarter less index work a row, but a rebuild re-reads every stored row.
 REBUILD_MIN_RECORDS = 5_000
 INDEX_MODES = ("auto", "as-you-go", "rebuild")
 # The first-generation collection threshold while an import runs (see _rare_collections).

@@ -771,8 +771,8 @@ class _SQLiteSearchIndex:
     in step batch by batch: the old entry is removed with FTS5's 'delete' command, which must
     be given the values it indexed, read from article_text before they are overwritten. An
     import that defers the index only writes article_text, marks the index stale and
-    rebuilds it in one pass at the end (about 10 % less work than indexing the same rows
-    batch by batch, but after the import rather than while it reads). While the index is
+    rebuilds it in one pass at the end (about a quarter less work than indexing the same
+    rows batch by batch, but after the import rather than while it reads). While the index is
     stale nobody updates it row by row: a 'delete' with values the index never held would
     corrupt it."""
 
