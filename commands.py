@@ -45,7 +45,8 @@ def init_db():
     default="auto",
     show_default=True,
     help="Keep the search index in step batch by batch (as-you-go), or rebuild it in one "
-    "pass after each file (rebuild); auto rebuilds after a file bigger than what is stored.",
+    "pass after each file (rebuild: less work, but after the reading); auto rebuilds only "
+    "after a large file read in one process (a single CPU).",
 )
 def import_files(files, index):
     """Import PubMed XML (.xml, .xml.gz), MEDLINE text (.nbib, .txt) or RIS files.
