@@ -59,16 +59,28 @@ def init_db():
     """Create the database, or bring it up to date."""
     ran = models.migrate()
     click.echo(f"Database ready ({len(ran)} migrations applied).")
+    if models.search_index.rebuild_if_stale():  # an import was stopped before it rebuilt
+        click.echo("Search index rebuilt.")
 
 
 @click.command("import")
 @with_appcontext
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def import_files(files):
+@click.option(
+    "--index",
+    type=click.Choice(importer.INDEX_MODES),
+    default="auto",
+    show_default=True,
+    help="Keep the search index in step batch by batch (as-you-go), or rebuild it in one "
+    "pass after each file (rebuild: less work, but after the reading); auto rebuilds only "
+    "after a large file read in one process (a single CPU).",
+)
+def import_files(files, index):
     """Import PubMed XML (.xml, .xml.gz), MEDLINE text (.nbib, .txt) or RIS files.
 
     Re-importing a record updates it; <DeleteCitation> removes records. A malformed file
     stops with its name and line: batches before the error stay, the failing one does not.
+    Large files are read in a second process while this one stores.
     """
     models.migrate()
     failed = []
@@ -76,15 +88,10 @@ def import_files(files):
     for name in files:
         summary = importer.Summary()
         try:
-            _import_with_progress(name, summary)
-        except (pubmed.MalformedFile, peewee.OperationalError) as error:
+            _import_with_progress(name, summary, index)
+        except IMPORT_ERRORS as error:
             failed.append(name)
-            problem = (
-                error
-                if isinstance(error, pubmed.MalformedFile)
-                else f"{name}: " + (models.database_problem(error))
-            )
-            click.secho(f"Error: {problem}", fg="red", err=True)
+            click.secho(f"Error: {_import_problem(name, error)}", fg="red", err=True)
             click.echo(f"{name}: stopped; {summary} before the error.", err=True)
         else:
             click.echo(f"{name}: {summary}")
@@ -95,15 +102,32 @@ def import_files(files):
         raise SystemExit(1)
 
 
-def _import_with_progress(name, summary):
-    reader = pubmed.FileReader(name)
-    with click.progressbar(length=reader.size, label=Path(name).name, file=None) as bar:
+# What stops one file's import (the others still run): one line each, never a traceback.
+IMPORT_ERRORS = (pubmed.MalformedFile, importer.ReaderError, OSError, peewee.OperationalError)
 
-        def advance(_count):
-            bar.update(reader.bytes_read - bar.pos)
 
-        importer.import_records(reader, summary, on_batch=advance)
-        bar.update(reader.size - bar.pos)
+def _import_problem(name, error):
+    """The line an import error prints: a malformed file names itself and its line; a full
+    disk or a busy database says so; anything else is named with its file."""
+    if isinstance(error, pubmed.MalformedFile):
+        return str(error)
+    if isinstance(error, peewee.OperationalError):
+        return f"{name}: {models.database_problem(error)}"
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return f"{name}: {models.database_problem('disk is full')}"
+    return f"{name}: {error}"
+
+
+def _import_with_progress(name, summary, index="auto"):
+    """Import one file under a progress bar that follows the bytes read."""
+    size = Path(name).stat().st_size
+    with click.progressbar(length=size, label=Path(name).name, file=None) as bar:
+
+        def advance(bytes_read):
+            bar.update(bytes_read - bar.pos)
+
+        importer.import_file(name, summary, on_read=advance, index=index)
+        bar.update(size - bar.pos)
 
 
 @click.command("fetch")

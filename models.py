@@ -83,10 +83,31 @@ def utcnow():
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
+def _json_encode():
+    """JSONEncoder(ensure_ascii=False).encode, the same text, a fifth faster on lists and
+    dicts: JSONEncoder.encode builds its C encoder anew on every call, and an import calls it
+    five times a record. (No check for circular lists: a row's values are plain data.)"""
+    encoder = json.JSONEncoder(ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (another Python): the plain method
+        return encoder.encode
+    one_shot = make(
+        None, encoder.default, json.encoder.encode_basestring, None,
+        encoder.key_separator, encoder.item_separator, False, False, True,
+    )  # fmt: skip
+
+    def encode(value):
+        if isinstance(value, (list, dict)):
+            return "".join(one_shot(value, 0))
+        return encoder.encode(value)
+
+    return encode
+
+
 class JSONField(TextField):
     """A list or dict stored as JSON text: portable across SQLite and PostgreSQL."""
 
-    encode = staticmethod(json.JSONEncoder(ensure_ascii=False).encode)
+    encode = staticmethod(_json_encode())
 
     def db_value(self, value):
         # Already text: an import encodes its rows itself (see Article.upsert_many).
@@ -453,8 +474,24 @@ class Article(BaseModel):
         return None
 
 
+class ArticleText(BaseModel):
+    """The text the search index holds for each article (title and abstract as plain text,
+    MeSH headings and keywords joined): the index's external content. Kept apart from Article
+    so the index can be rebuilt from it in one pass after a large import."""
+
+    pmid = IntegerField(primary_key=True)
+    title = TextField()
+    abstract = TextField()
+    mesh = TextField()
+    keywords = TextField()
+
+    class Meta:
+        table_name = "article_text"
+
+
 class ArticleSearch(FTS5Model):
-    """Full-text index over title, abstract, MeSH and keywords; rowid is the PMID."""
+    """Full-text index over ArticleText (title, abstract, MeSH and keywords); rowid is the
+    PMID. External content: FTS5 does not follow article_text by itself, search_index does."""
 
     rowid = RowIDField()
     title = SearchField()
@@ -465,7 +502,19 @@ class ArticleSearch(FTS5Model):
     class Meta:
         database = db
         table_name = "article_search"
-        options = {"tokenize": "porter unicode61 remove_diacritics 2"}
+        options = {
+            "content": "article_text",
+            "content_rowid": "pmid",
+            "tokenize": "porter unicode61 remove_diacritics 2",
+        }
+
+
+class SearchIndexState(BaseModel):
+    """A row here says the search index lags behind article_text: a large import stopped
+    indexing batch by batch and has not rebuilt the index yet (see search_index.rebuild)."""
+
+    id = IntegerField(primary_key=True)  # always 1: there is one index
+    stale_since = DateTimeField(default=utcnow)
 
 
 class ArticleFacet(BaseModel):
@@ -1188,15 +1237,80 @@ bulk = _SQLiteBulk()
 
 
 class _SQLiteSearchIndex:
-    """FTS5 index maintenance and queries (PostgreSQL will get a tsvector twin)."""
+    """FTS5 index maintenance and queries (PostgreSQL will get a tsvector twin).
 
-    def replace_many(self, rows):
-        """rows: (pmid, title, abstract, mesh, keywords) tuples; replaces existing entries."""
-        if rows:
-            bulk.replace("article_search", ("rowid", "title", "abstract", "mesh", "keywords"), rows)
+    The index reads its text from article_text (external content). Imports normally keep it
+    in step batch by batch: the old entry is removed with FTS5's 'delete' command, which must
+    be given the values it indexed, read from article_text before they are overwritten. An
+    import that defers the index only writes article_text, marks the index stale and
+    rebuilds it in one pass at the end (about a quarter less work than indexing the same
+    rows batch by batch, but after the import rather than while it reads). While the index is
+    stale nobody updates it row by row: a 'delete' with values the index never held would
+    corrupt it."""
+
+    COLUMNS = ("pmid", "title", "abstract", "mesh", "keywords")
+
+    def replace_many(self, rows, defer=False):
+        """rows: (pmid, title, abstract, mesh, keywords) tuples; replaces existing entries.
+        defer: only store the text and mark the index stale (a large import rebuilds it)."""
+        if not rows:
+            return
+        if defer:
+            self.mark_stale()
+        live = not defer and not self.is_stale()
+        pmids = [row[0] for row in rows]
+        if live:
+            self._unindex(pmids)
+        bulk.replace("article_text", self.COLUMNS, rows)
+        if live:
+            self._index(pmids)
 
     def delete(self, pmids):
-        ArticleSearch.delete().where(ArticleSearch.rowid.in_(list(pmids))).execute()
+        """Remove the entries (and stored text) of these PMIDs."""
+        pmids = list(pmids)
+        if not self.is_stale():
+            self._unindex(pmids)
+        ArticleText.delete().where(ArticleText.pmid.in_(pmids)).execute()
+
+    def _index(self, pmids):
+        """Index what article_text holds for `pmids`."""
+        marks = ", ".join("?" * len(pmids))
+        db.execute_sql(
+            "INSERT INTO article_search (rowid, title, abstract, mesh, keywords) SELECT "
+            f"pmid, title, abstract, mesh, keywords FROM article_text WHERE pmid IN ({marks})",
+            pmids,
+        )
+
+    def _unindex(self, pmids):
+        """Remove the entries of `pmids` that article_text holds, with the values indexed."""
+        marks = ", ".join("?" * len(pmids))
+        db.execute_sql(
+            "INSERT INTO article_search (article_search, rowid, title, abstract, mesh, keywords) "
+            "SELECT 'delete', pmid, title, abstract, mesh, keywords FROM article_text "
+            f"WHERE pmid IN ({marks})",
+            pmids,
+        )
+
+    def is_stale(self):
+        """Whether article_text holds rows the index does not reflect yet."""
+        return SearchIndexState.select().exists()
+
+    def mark_stale(self):
+        SearchIndexState.insert(id=1).on_conflict_ignore().execute()
+
+    def rebuild(self):
+        """Rebuild the whole index from article_text in one pass, and clear the stale mark."""
+        with db.atomic():
+            db.execute_sql("INSERT INTO article_search (article_search) VALUES ('rebuild')")
+            SearchIndexState.delete().execute()
+
+    def rebuild_if_stale(self):
+        """Rebuild if an import that deferred the index stopped before rebuilding it (killed,
+        interrupted); returns whether it rebuilt."""
+        if not self.is_stale():
+            return False
+        self.rebuild()
+        return True
 
     def match(self, text, limit=50):
         """PMIDs best matching search-box text, best first. The MATCH runs alone (with its
@@ -1540,12 +1654,32 @@ def _migration_8():
     db.execute_sql("CREATE INDEX IF NOT EXISTS article_doi_lower ON article (LOWER(doi))")
 
 
+def _migration_6():
+    # The search index reads its text from article_text (external content), so that a large
+    # import can build it in one pass. On a database made before this migration the old index
+    # keeps its own copy of that text: move it to article_text, then index it again.
+    db.create_tables([ArticleText, SearchIndexState])
+    (definition,) = db.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE name = 'article_search'"
+    ).fetchone()
+    if "content=" in definition.replace(" ", "").lower():
+        return  # created by migration 1 from today's model
+    db.execute_sql(
+        "INSERT INTO article_text (pmid, title, abstract, mesh, keywords) "
+        "SELECT rowid, title, abstract, mesh, keywords FROM article_search"
+    )
+    db.execute_sql("DROP TABLE article_search")
+    db.create_tables([ArticleSearch])
+    search_index.rebuild()
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
     3: _migration_3,
     4: _migration_4,
     5: _migration_5,
+    6: _migration_6,
     7: _migration_7,
     8: _migration_8,
 }

@@ -147,3 +147,25 @@ def test_fetch_refuses_bad_pmids_without_a_request(empty_app, cli, efetch_server
     result = cli.invoke(args=["fetch", "12a"])
     assert result.exit_code == 1 and "12a" in result.output
     assert efetch_server.requests == []
+
+
+def test_a_file_that_is_not_gzip_is_one_error_line(empty_app, cli, tmp_path):
+    fake = tmp_path / "fake.xml.gz"
+    shutil.copy(DATA / "biopython_pubmed4.xml", fake)
+    result = cli.invoke(args=["import", str(fake)])
+    assert result.exit_code == 1
+    assert f"Error: {fake}: Not a gzipped file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_import_rebuild_index_option_and_init_db_repairs_a_stale_index(empty_app, cli):
+    result = cli.invoke(args=["import", "--index", "rebuild", str(DEMO_FILE)])
+    assert "604 added" in result.output
+    with empty_app.app_context():
+        assert models.search_index.match("neuropathic pain")
+        assert not models.search_index.is_stale()
+        models.search_index.mark_stale()  # as an import killed before its rebuild leaves it
+    assert "Search index rebuilt." in cli.invoke(args=["init-db"]).output
+    with empty_app.app_context():
+        assert not models.search_index.is_stale()
+    assert "Search index rebuilt." not in cli.invoke(args=["init-db"]).output
