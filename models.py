@@ -1450,8 +1450,9 @@ class _SQLiteSearchIndex:
     def page_rows(self, fts, pmids, user_id):
         """The papers `pmids` (one page of results) as Articles in that order, each with
         `snippet` and `title_marked` (text with HIGHLIGHT marks around matched terms; None
-        without a full-text part) and `notes_count` (the notes `user_id` may read; None:
-        signed out). One statement, the MATCH limited to these rowids."""
+        without a full-text part), `notes_count` (the notes `user_id` may read; None:
+        signed out) and `starred` (by `user_id`). One statement, the MATCH limited to these
+        rowids."""
         if not pmids:
             return []
         notes = (
@@ -1464,6 +1465,8 @@ class _SQLiteSearchIndex:
                   Article.publication_types, Article.authors, Article.pmcid, Article.doi,
                   Article.abstract]  # fmt: skip
         names = ", ".join(f"a.{f.column_name}" for f in fields)
+        # Whether the reader starred it, in the same statement (one indexed lookup a row).
+        notes += ", EXISTS(SELECT 1 FROM star s WHERE s.user_id = ? AND s.article_id = a.pmid)"
         start, end = self.HIGHLIGHT
         if fts:
             sql = (
@@ -1472,18 +1475,19 @@ class _SQLiteSearchIndex:
                 " JOIN article a ON a.pmid = article_search.rowid"
                 f" WHERE article_search MATCH ? AND article_search.rowid IN ({listed})"
             )
-            params = [start, end, start, end, user_id or 0, fts, *pmids]
+            params = [start, end, start, end, user_id or 0, user_id or 0, fts, *pmids]
         else:
             sql = f"SELECT {names}, NULL, NULL, {notes} FROM article a WHERE a.pmid IN ({listed})"
-            params = [user_id or 0, *pmids]
+            params = [user_id or 0, user_id or 0, *pmids]
         found = {}
         for row in db.execute_sql(sql, params):
             values = dict(zip((f.name for f in fields), row[: len(fields)], strict=True))
             for f in fields:
                 values[f.name] = f.python_value(values[f.name])
             article = Article(**values)
-            article.snippet, article.title_marked, count = row[len(fields) :]
+            article.snippet, article.title_marked, count, starred = row[len(fields) :]
             article.notes_count = count if user_id else None
+            article.starred = bool(starred)
             found[article.pmid] = article
         return [found[pmid] for pmid in pmids if pmid in found]
 

@@ -296,3 +296,36 @@ def test_a_followed_search_is_ranked_in_the_journal_by_its_full_text_part(app):
     assert {e.article.pmid for e in entries} == {26702191, 26385073}
     assert {e.section for e in entries} == {"helicobacter 2015[dp]"}
     assert entries[0].reason.startswith("Matches helicobacter 2015[dp]")
+
+
+def test_signed_in_each_result_has_its_star_in_the_same_queries(app, client, auth, queries):
+    user = auth.create()
+    auth.login()
+    models.Star.create(user=user.id, article=26702179)
+    queries.clear()
+    page = soup(client.get("/search?q=pain"))
+    assert len(queries) <= 3, queries
+    stars = {f["id"]: f.button["aria-pressed"] for f in page.select("li.result form.star-form")}
+    assert stars["star-26702179"] == "true" and stars["star-26702218"] == "false"
+    assert len(stars) == 20
+
+
+def test_signed_out_results_have_no_star(client):
+    assert soup(client.get("/search?q=pain")).select("li.result form.star-form") == []
+
+
+@pytest.mark.parametrize(
+    "args", ["q=pain", "q=pain&sort=date", "q=cancer&type=Review", "q=abulafia+a[au]"]
+)
+def test_the_export_links_hold_the_results_in_their_order(client, args):
+    page = soup(client.get(f"/search?{args}"))
+    shown = [int(li["data-pmid"]) for li in page.select("li.result")]
+    links = {a.text: a["href"] for a in page.select("#results-actions a")}
+    assert set(links) == {"RIS", "BibTeX", "CSL-JSON", "CSV", "MEDLINE"}
+    exported = client.get(links["CSL-JSON"]).get_json()
+    assert [int(item["PMID"]) for item in exported][: len(shown)] == shown
+
+
+def test_exporting_a_query_the_page_refuses_says_why(client):
+    response = client.get("/export/search.ris?q=pain[zz]")
+    assert response.status_code == 422

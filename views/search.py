@@ -96,6 +96,21 @@ def results():
     return page(SEARCH_TEMPLATE, "results", **context)
 
 
+def matching_pmids(q, limit):
+    """The PMIDs the results page lists for `q` and the URL's filters and sort, in its order
+    (what an export of the results holds). Raises search_query.QueryError."""
+    query = search_query.parse(q)
+    if query.goto:
+        found = _goto(query.goto)
+        return [found] if found else []
+    state = _filters()
+    kept = [c for c in map(_candidate, search_index.find(query.fts, query.filters, CANDIDATES))
+            if _keeps(c, state)]  # fmt: skip
+    if state["sort"] == "date":
+        kept.sort(key=lambda c: (c["date"] or "", c["pmid"]), reverse=True)
+    return [c["pmid"] for c in kept[:limit]]
+
+
 def _goto(goto):
     """The PMID a bare identifier names, if that paper is here."""
     kind, value = goto

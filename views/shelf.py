@@ -15,7 +15,9 @@ from flask_login import current_user
 from peewee import IntegrityError, fn
 
 import citations
-from models import Article, Collection, Star, db, search_index
+import search_query
+from models import Article, Collection, Star, db
+from views import search
 from views.articles import get_article
 from views.render import database_int, fragment, page, page_number, safe_next, wants_fragment
 
@@ -338,9 +340,12 @@ def export_collection(collection_id, kind):
 
 
 def search_pmids(q, limit=SEARCH_EXPORT_LIMIT):
-    """The PMIDs a search for `q` finds, best first: the one place a search export asks the
-    search index (the search page's own ranking function may replace this call)."""
-    return search_index.match(q, limit=limit)
+    """The PMIDs the search page lists for `q` (and the URL's filters and sort), in its
+    order; a query the search page would refuse is a 422 saying why."""
+    try:
+        return search.matching_pmids(q, limit)
+    except search_query.QueryError as error:
+        abort(422, description=str(error))
 
 
 def articles_for(pmids):
