@@ -17,7 +17,16 @@ from pathlib import Path
 
 import pubmed
 from markup import record_html
-from models import Article, JSONField, article_count, db, html_to_text, search_index, utcnow
+from models import (
+    Article,
+    ArticleFacet,
+    JSONField,
+    article_count,
+    db,
+    html_to_text,
+    search_index,
+    utcnow,
+)
 
 BATCH_SIZE = 500
 JSON_COLUMNS = (
@@ -417,7 +426,7 @@ def prepare_batch(batch):
         elif not item["title"]:
             counts.skip("without a title")
         else:
-            rows[item["pmid"]] = (article_row(item), search_row(item))
+            rows[item["pmid"]] = (article_row(item), search_row(item), ArticleFacet.rows_for(item))
     return rows, deletions, counts
 
 
@@ -429,8 +438,8 @@ def store_batch(rows, deletions, counts, defer_index=False):
     with db.atomic("IMMEDIATE"):
         counts.deleted = Article.delete_pmids(set(deletions) - set(rows))
         existing = Article.hashes_for(rows)
-        changed, searchable = [], []
-        for pmid, (row, search) in rows.items():
+        changed, searchable, facets = [], [], []
+        for pmid, (row, search, facet_rows) in rows.items():
             if pmid not in existing:
                 counts.added += 1
             elif existing[pmid] == row["record_hash"]:
@@ -440,7 +449,10 @@ def store_batch(rows, deletions, counts, defer_index=False):
                 counts.updated += 1
             changed.append(row)
             searchable.append(search)
+            facets += facet_rows
         Article.upsert_many(changed)
+        ArticleFacet.replace_for([row["pmid"] for row in changed if row["pmid"] in existing],
+                                 facets)  # fmt: skip
         search_index.replace_many(searchable, defer=defer_index)
     return counts
 

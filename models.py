@@ -221,6 +221,7 @@ class Article(BaseModel):
         if not pmids:
             return 0
         search_index.delete(pmids)
+        ArticleFacet.delete().where(ArticleFacet.pmid.in_(pmids)).execute()
         return cls.delete().where(cls.pmid.in_(pmids)).execute()
 
     # --- what the page shows, derived from the stored record ---
@@ -522,9 +523,9 @@ class ArticleFacet(BaseModel):
     value: authors (`au`: "calvo m" and "calvo margarita"; `1au`: the first author's),
     publication types (`pt`), journal names (`ta`: title, MedlineTA, ISO abbreviation
     without periods, ISSN) and languages (`la`), all lowercased. So `smith[au]` or
-    `type:review` alone is an index search, never a scan of `article`. Kept in step with
-    `article` by SQLite triggers (migration 8), so nothing that writes articles needs to
-    know about it."""
+    `type:review` alone is an index search, never a scan of `article`. The importer writes
+    a batch's rows with its articles (`rows_for`), and deleting an article deletes them.
+    (SQLite triggers did this at first, and cost an import 40% more CPU in JSON functions.)"""
 
     kind = CharField()
     key = TextField()
@@ -534,6 +535,49 @@ class ArticleFacet(BaseModel):
         primary_key = CompositeKey("kind", "key", "pmid")
         without_rowid = True
         indexes = ((("pmid",), False),)
+
+    @staticmethod
+    def rows_for(record):
+        """The (kind, key, pmid) rows of one article row or reader record, keys lowercased as
+        SQLite's lower() does (what search_query looks up), each row once."""
+        pmid, found = record["pmid"], set()
+        for author in record["authors"]:
+            last, collective = author.get("last"), author.get("collective")
+            if last is not None:
+                found.add(("au", f"{last} {author.get('initials') or ''}".strip(" ")))
+                if author.get("fore") is not None:
+                    found.add(("au", f"{last} {author['fore']}"))
+            if collective is not None:
+                found.add(("au", collective))
+        if record["authors"]:
+            first = record["authors"][0]
+            name = first.get("last") or first.get("collective")
+            if name is not None:
+                found.add(("1au", f"{name} {first.get('initials') or ''}".strip(" ")))
+        found.update(("pt", kind) for kind in record["publication_types"])
+        found.update(("la", language) for language in record["languages"])
+        if record.get("language"):
+            found.add(("la", record["language"]))
+        for name in (record["journal_title"], record["journal_abbrev"], record["journal_iso"],
+                     record["issn"]):  # fmt: skip
+            if name is not None:
+                found.add(("ta", name.replace(".", " ").replace("  ", " ").strip(" ")))
+        return [(kind, _ascii_lower(key), pmid) for kind, key in found]
+
+    @classmethod
+    def replace_for(cls, pmids, rows):
+        """The side table's rows for `pmids` become `rows` (a batch of the importer's)."""
+        if pmids:
+            cls.delete().where(cls.pmid.in_(list(pmids))).execute()
+        bulk.insert_or_ignore("article_facet", ("kind", "key", "pmid"), rows)
+
+
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _ascii_lower(text):
+    """Lowercase as SQLite's lower() does (ASCII letters only)."""
+    return text.translate(ASCII_LOWER)
 
 
 class User(UserMixin, BaseModel):
@@ -1232,6 +1276,19 @@ class _SQLiteBulk:
         sql = _SQLiteBulk._sql(table, tuple(columns), len(rows), None, (), True)
         db.execute_sql(sql, [value for row in rows for value in row])
 
+    CHUNK = 1000
+
+    def insert_or_ignore(self, table, columns, rows):
+        """INSERT OR IGNORE `rows` (sequences in `columns` order) into `table`, CHUNK rows a
+        statement. Only the full chunk's SQL is cached: a cache keyed by every row count a
+        batch happens to have would grow with the import."""
+        for start in range(0, len(rows), self.CHUNK):
+            chunk = rows[start : start + self.CHUNK]
+            make = _SQLiteBulk._sql if len(chunk) == self.CHUNK else _SQLiteBulk._sql.__wrapped__
+            sql = make(table, tuple(columns), len(chunk), None, (), True)
+            sql = sql.replace("INSERT OR REPLACE", "INSERT OR IGNORE", 1)
+            db.execute_sql(sql, [value for row in chunk for value in row])
+
 
 bulk = _SQLiteBulk()
 
@@ -1604,8 +1661,8 @@ def _migration_7():
 
 
 def _facet_rows(row):
-    """The SELECT of the facet rows (kind, key, pmid) of `row`: "NEW" in a trigger, or
-    "article" for every stored article (then each arm reads the table itself)."""
+    """The SELECT of the facet rows (kind, key, pmid) of every stored article ("article"),
+    as ArticleFacet.rows_for makes them in Python."""
     each = "" if row == "NEW" else "article, "  # json_each beside the table
     alone = "" if row == "NEW" else " FROM article"  # arms that read only the row
     author = "json_extract(item.value, '$.{}')".format
@@ -1633,28 +1690,12 @@ UNION SELECT 'ta', LOWER(TRIM(REPLACE(REPLACE(name.value, '.', ' '), '  ', ' '))
 
 def _migration_8():
     # Search (views/search.py): the side table of authors, types, journals and languages,
-    # kept by triggers from every writer of `article`, filled from the articles stored; and
-    # an index for a DOI typed in the search box. SQLite's json_each/json_extract here;
-    # PostgreSQL will take the same shape with jsonb_array_elements in a plpgsql trigger.
+    # filled here from the articles stored (then by the importer, batch by batch); and
+    # an index for a DOI typed in the search box. SQLite's json_each/json_extract here
+    # (the same rows as ArticleFacet.rows_for makes); PostgreSQL: jsonb_array_elements.
     db.create_tables([ArticleFacet])
-    # UNION (not UNION ALL) drops the rows one record repeats (two authors "Wang L", the
-    # language twice): inside a trigger, the writer's own conflict clause (the importer's
-    # upsert) overrides OR IGNORE, so a repeat would fail the import.
     into = "INSERT OR IGNORE INTO article_facet (kind, key, pmid)"
     db.execute_sql(f"{into} {_facet_rows('article')}")
-    insert = f"{into} {_facet_rows('NEW')};"
-    db.execute_sql(
-        f"CREATE TRIGGER article_facet_insert AFTER INSERT ON article BEGIN {insert} END"
-    )
-    db.execute_sql(
-        "CREATE TRIGGER article_facet_update AFTER UPDATE OF authors, publication_types,"
-        " languages, language, journal_title, journal_abbrev, journal_iso, issn ON article"
-        f" BEGIN DELETE FROM article_facet WHERE pmid = OLD.pmid; {insert} END"
-    )
-    db.execute_sql(
-        "CREATE TRIGGER article_facet_delete AFTER DELETE ON article"
-        " BEGIN DELETE FROM article_facet WHERE pmid = OLD.pmid; END"
-    )
     db.execute_sql("CREATE INDEX IF NOT EXISTS article_doi_lower ON article (LOWER(doi))")
 
 

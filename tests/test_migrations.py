@@ -15,10 +15,7 @@ RECORD_COLUMNS = (
 
 
 def without_migration_8():
-    """Undo migration 8 on the open database: no search side table, its
-    triggers or the DOI index."""
-    for trigger in ("insert", "update", "delete"):
-        models.db.execute_sql(f"DROP TRIGGER article_facet_{trigger}")
+    """Undo migration 8 on the open database: no search side table or DOI index."""
     models.db.execute_sql("DROP TABLE article_facet")
     models.db.execute_sql("DROP INDEX article_doi_lower")
     models.Migration.delete().where(models.Migration.number == 8).execute()
@@ -81,7 +78,7 @@ def test_migration_8_fills_the_search_side_table_from_the_papers_stored(app, cli
         assert ("1au", "abulafia a", 25936681) in before
         assert ("pt", "review", 26702357) in before
         assert ("ta", "j biol chem", 26534965) in before
-        # The triggers keep it in step: a removed paper leaves it.
+        # Deleting a paper takes its rows with it.
         models.Article.delete_pmids([26702357])
         assert not models.ArticleFacet.select().where(models.ArticleFacet.pmid == 26702357).exists()
         models.db.close()

@@ -2,13 +2,15 @@
 queries, facets, sorting, paging, identifiers, refused queries (422), the queries each page
 runs and their plans, links from the paper page, and "Follow this search"."""
 
+import gzip
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+import importer
 import models
-from tests.conftest import csrf_token, soup
+from tests.conftest import DEMO_FILE, csrf_token, soup
 
 
 def results(response):
@@ -329,3 +331,17 @@ def test_the_export_links_hold_the_results_in_their_order(client, args):
 def test_exporting_a_query_the_page_refuses_says_why(client):
     response = client.get("/export/search.ris?q=pain[zz]")
     assert response.status_code == 422
+
+
+def test_a_reimported_record_brings_its_search_rows_up_to_date(app, client, tmp_path):
+    text = gzip.decompress(DEMO_FILE.read_bytes()).decode()
+    changed = tmp_path / "changed.xml"
+    changed.write_text(
+        text.replace("<LastName>Abulafia</LastName>", "<LastName>Abulafiah</LastName>")
+    )
+    with app.app_context():
+        summary = importer.import_file(changed)
+        models.db.close()
+    assert summary.updated == 2
+    assert results(client.get("/search?q=abulafiah+a[au]")) == [26432154, 25936681]
+    assert results(client.get("/search?q=abulafia[au]")) == []
