@@ -200,6 +200,15 @@ def auth(app, client):
     return AuthActions(app, client)
 
 
+@pytest.fixture
+def reader(auth):
+    """A reader with an account, signed in on `client` (test_journal's reader follows
+    interests too: it has a fixture of its own)."""
+    user = auth.create()
+    auth.login()
+    return user
+
+
 def textarea_value(element):
     """A <textarea>'s value as a browser reads it: HTML drops one line break right after the
     opening tag (html.parser keeps it)."""

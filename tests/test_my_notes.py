@@ -18,13 +18,6 @@ PMID, OTHER_PMID = 24997269, 25466483
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def reader(auth):
-    user = auth.create()
-    auth.login()
-    return user
-
-
 def add_note(app, author, source, pmid=PMID, visibility="private", created=None, deleted=False):
     created = created or datetime.datetime(2026, 11, 24, 8, 49, 3, 123456)
     with app.app_context():

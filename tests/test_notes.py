@@ -28,13 +28,6 @@ def post_note(client, body, visibility="private", htmx=False, pmid=PMID):
     return client.post(f"/articles/{pmid}/notes", data=data, headers=headers)
 
 
-@pytest.fixture
-def reader(auth):
-    user = auth.create()
-    auth.login()
-    return user
-
-
 def test_panel_on_the_paper_page_signed_out(client):
     page = soup(client.get(f"/articles/{PMID}"))
     panel = page.select_one("#notes")

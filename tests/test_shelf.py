@@ -18,13 +18,6 @@ PMID, OTHER_PMID, THIRD_PMID = 24997269, 25466483, 26702311
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def reader(auth):
-    user = auth.create()
-    auth.login()
-    return user
-
-
 def post(client, path, htmx=False, **data):
     """A POST as a form sends it (token in the body), or as htmx does (token in a header)."""
     token = csrf_token(client)
