@@ -1217,7 +1217,10 @@ def _disk_is_full(room=256 * 1024):
     path = getattr(db.obj, "database", None)
     if not isinstance(db.obj, SqliteDatabase) or not path or path == ":memory:":
         return False
-    return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < room
+    try:
+        return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < room
+    except OSError:  # its folder is missing: some other problem
+        return False
 
 
 def open_database(url):
@@ -1237,6 +1240,9 @@ def database_problem(error):
     # the disk itself tells.
     if "disk is full" in text or _disk_is_full():
         return "the disk is full: nothing more can be saved until space is freed"
+    if "unable to open database file" in text:
+        path = getattr(db.obj, "database", "the database file")
+        return f"cannot open the database {path}: check that its folder exists and is writable"
     if "locked" in text or "busy" in text:
         seconds = SQLITE_PRAGMAS["busy_timeout"] // 1000
         return (

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 import models
-from tests.conftest import DATA, DEMO_FILE
+from tests.conftest import DATA, DEMO_FILE, make_app
 
 
 @pytest.fixture
@@ -169,3 +169,13 @@ def test_import_rebuild_index_option_and_init_db_repairs_a_stale_index(empty_app
     with empty_app.app_context():
         assert not models.search_index.is_stale()
     assert "Search index rebuilt." not in cli.invoke(args=["init-db"]).output
+
+
+def test_a_database_in_a_missing_folder_is_one_line(tmp_path):
+    app = make_app(tmp_path, tmp_path / "missing" / "pearl.db")
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 1
+    missing = tmp_path / "missing" / "pearl.db"
+    assert result.output == (
+        f"Error: cannot open the database {missing}: check that its folder exists and is writable\n"
+    )
