@@ -1421,11 +1421,12 @@ class _SQLiteSearchIndex:
 
     def candidates_sharing(self, headings, keywords, words, limit):
         """Papers matching any of a paper's headings (MeSH column), keywords (keywords column)
-        or title words (title and abstract), best `limit` by bm25, with what similar.py ranks
-        them by. The MATCH runs alone with its LIMIT; the article rows are joined after."""
+        or title words (title column: in abstracts they match too much), best `limit` by
+        bm25, with what similar.py ranks them by. The MATCH runs alone with its LIMIT; the
+        article rows are joined after."""
         arms = [f"mesh : {_phrase(h)}" for h in headings]
         arms += [f"keywords : {_phrase(k)}" for k in keywords]
-        arms += [f"{{title abstract}} : {_phrase(w)}" for w in words]
+        arms += [f"title : {_phrase(w)}" for w in words]
         if not arms:
             return []
         sql = (

@@ -23,7 +23,10 @@ CHECK_TAGS = {
 }  # fmt: skip
 # A heading on more than this share of the library is too common to look for.
 COMMON_SHARE = 0.05
-MOST_TERMS = 12
+# At most this many headings and keywords, and TITLE_WORDS title words, are looked for: each
+# term's papers are scored by the MATCH, so a few distinctive ones keep it fast at 1M papers.
+MOST_TERMS = 6
+TITLE_WORDS = 3
 TITLE_WORD = re.compile(r"[^\W\d_]{6,}")
 # How much each shared thing counts. A shared major topic is the strongest sign of one subject.
 WEIGHTS = {"major": 3.0, "heading": 1.0, "keyword": 1.5, "text": 2.0}
@@ -54,7 +57,7 @@ def headings_to_look_for(article, counts, library_size):
     return [name for _, _, name in sorted(chosen)[:MOST_TERMS]]
 
 
-def title_words(article, limit=5):
+def title_words(article, limit=TITLE_WORDS):
     """The title's longest words: what text similarity looks for beyond the headings."""
     words = TITLE_WORD.findall(article.title_text)
     return sorted(set(words), key=lambda word: (-len(word), word))[:limit]

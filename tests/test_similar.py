@@ -11,15 +11,15 @@ PMID = 22508830  # erlotinib with and without entinostat in non-small-cell lung 
 
 EXPECTED = [
     (21933749, "3 shared MeSH headings (3 major topics)"),  # crizotinib in ALK+ NSCLC
-    (23415808, "1 shared MeSH heading (1 major topic)"),
     (20501835, "1 shared MeSH heading (1 major topic)"),
+    (23415808, "1 shared MeSH heading (1 major topic)"),
     (23625632, "1 shared MeSH heading (1 major topic)"),
     (25368326, "1 shared MeSH heading (1 major topic)"),
-    (19602546, "1 shared MeSH heading"),
-    (25974212, "1 shared MeSH heading"),
     (25901762, "1 shared MeSH heading"),
-    (26051441, "Similar wording"),
-    (26702835, "Similar wording"),
+    (26702212, "Similar wording"),
+    (26340864, "Similar wording"),
+    (26255087, "Similar wording"),
+    (26702213, "Similar wording"),
 ]
 
 
