@@ -1256,13 +1256,19 @@ class _SQLiteBulk:
     """Many rows in one statement: INSERT … VALUES (…), (…), … with every value a parameter.
     One statement means one step, run with the GIL released, so an import's writer thread
     overlaps the reader; executemany takes the GIL back after every row and then waits out
-    the reader's switch interval, row after row. (PostgreSQL takes the same statement.)"""
+    the reader's switch interval, row after row. (PostgreSQL takes the same statement.)
+
+    Statements come in few sizes: 500 rows (an import's batch), then powers of two for the
+    rest (537 = 500 + 32 + 4 + 1). A statement for every row count a batch happens to have
+    would fill the SQL cache here and SQLite's statement cache, each holding large prepared
+    statements: memory would grow with the import."""
+
+    SIZES = (500, 256, 128, 64, 32, 16, 8, 4, 2, 1)
 
     @staticmethod
     @functools.cache
-    def _sql(table, columns, rows, conflict, keep, replace=False):
+    def _sql(table, columns, rows, conflict, keep, verb="INSERT"):
         one_row = "(" + ", ".join("?" * len(columns)) + ")"
-        verb = "INSERT OR REPLACE" if replace else "INSERT"
         values = ", ".join([one_row] * rows)
         sql = f'{verb} INTO "{table}" ({", ".join(columns)}) VALUES {values}'
         if conflict:
@@ -1272,28 +1278,33 @@ class _SQLiteBulk:
             sql += f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
         return sql
 
+    def _pieces(self, rows):
+        """`rows` cut into slices of the sizes in SIZES, largest first."""
+        start = 0
+        for size in self.SIZES:
+            while len(rows) - start >= size:
+                yield rows[start : start + size]
+                start += size
+
     def upsert(self, model, rows, conflict, keep=()):
         columns = tuple(model.columns())
-        sql = _SQLiteBulk._sql(model._meta.table_name, columns, len(rows), conflict, tuple(keep))
-        db.execute_sql(sql, [row[column] for row in rows for column in columns])
+        for piece in self._pieces(rows):
+            sql = _SQLiteBulk._sql(model._meta.table_name, columns, len(piece), conflict,
+                                   tuple(keep))  # fmt: skip
+            db.execute_sql(sql, [row[column] for row in piece for column in columns])
 
     def replace(self, table, columns, rows):
         """INSERT OR REPLACE `rows` (sequences in `columns` order) into `table`."""
-        sql = _SQLiteBulk._sql(table, tuple(columns), len(rows), None, (), True)
-        db.execute_sql(sql, [value for row in rows for value in row])
-
-    CHUNK = 1000
+        self._insert(table, columns, rows, "INSERT OR REPLACE")
 
     def insert_or_ignore(self, table, columns, rows):
-        """INSERT OR IGNORE `rows` (sequences in `columns` order) into `table`, CHUNK rows a
-        statement. Only the full chunk's SQL is cached: a cache keyed by every row count a
-        batch happens to have would grow with the import."""
-        for start in range(0, len(rows), self.CHUNK):
-            chunk = rows[start : start + self.CHUNK]
-            make = _SQLiteBulk._sql if len(chunk) == self.CHUNK else _SQLiteBulk._sql.__wrapped__
-            sql = make(table, tuple(columns), len(chunk), None, (), True)
-            sql = sql.replace("INSERT OR REPLACE", "INSERT OR IGNORE", 1)
-            db.execute_sql(sql, [value for row in chunk for value in row])
+        """INSERT OR IGNORE `rows` (sequences in `columns` order) into `table`."""
+        self._insert(table, columns, rows, "INSERT OR IGNORE")
+
+    def _insert(self, table, columns, rows, verb):
+        for piece in self._pieces(rows):
+            sql = _SQLiteBulk._sql(table, tuple(columns), len(piece), None, (), verb)
+            db.execute_sql(sql, [value for row in piece for value in row])
 
 
 bulk = _SQLiteBulk()
