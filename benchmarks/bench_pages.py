@@ -23,6 +23,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +159,7 @@ def run(records, repeat, count):
         search_times, status = [], None
         for text in texts:
             started = time.perf_counter()
-            connection.request("GET", "/search?q=" + text.replace(" ", "+"))
+            connection.request("GET", "/search?" + urllib.parse.urlencode({"q": text}))
             response = connection.getresponse()
             response.read()
             status = response.status
