@@ -1678,42 +1678,22 @@ def _migration_7():
     Star.insert_from(starred, [Star.user, Star.article, Star.created_at]).execute()
 
 
-def _facet_rows(row):
-    """The SELECT of the facet rows (kind, key, pmid) of every stored article ("article"),
-    as ArticleFacet.rows_for makes them in Python."""
-    each = "" if row == "NEW" else "article, "  # json_each beside the table
-    alone = "" if row == "NEW" else " FROM article"  # arms that read only the row
-    author = "json_extract(item.value, '$.{}')".format
-    return f"""
-SELECT 'au', LOWER(TRIM(COALESCE({author("last")}, '') || ' ' ||
-       COALESCE({author("initials")}, ''))), {row}.pmid
-  FROM {each}json_each({row}.authors) AS item WHERE {author("last")} IS NOT NULL
-UNION SELECT 'au', LOWER({author("last")} || ' ' || {author("fore")}), {row}.pmid
-  FROM {each}json_each({row}.authors) AS item
-  WHERE {author("last")} IS NOT NULL AND {author("fore")} IS NOT NULL
-UNION SELECT 'au', LOWER({author("collective")}), {row}.pmid
-  FROM {each}json_each({row}.authors) AS item WHERE {author("collective")} IS NOT NULL
-UNION SELECT '1au', LOWER(TRIM(COALESCE(json_extract({row}.authors, '$[0].last'),
-       json_extract({row}.authors, '$[0].collective')) || ' ' ||
-       COALESCE(json_extract({row}.authors, '$[0].initials'), ''))), {row}.pmid{alone}
-  WHERE json_array_length({row}.authors) > 0
-UNION SELECT 'pt', LOWER(item.value), {row}.pmid
-  FROM {each}json_each({row}.publication_types) AS item
-UNION SELECT 'la', LOWER(item.value), {row}.pmid FROM {each}json_each({row}.languages) AS item
-UNION SELECT 'la', LOWER({row}.language), {row}.pmid{alone} WHERE {row}.language IS NOT NULL
-UNION SELECT 'ta', LOWER(TRIM(REPLACE(REPLACE(name.value, '.', ' '), '  ', ' '))), {row}.pmid
-  FROM {each}json_each(json_array({row}.journal_title, {row}.journal_abbrev,
-       {row}.journal_iso, {row}.issn)) AS name WHERE name.value IS NOT NULL"""
-
-
 def _migration_8():
     # Search (views/search.py): the side table of authors, types, journals and languages,
     # filled here from the articles stored (then by the importer, batch by batch); and
-    # an index for a DOI typed in the search box. SQLite's json_each/json_extract here
-    # (the same rows as ArticleFacet.rows_for makes); PostgreSQL: jsonb_array_elements.
+    # an index for a DOI typed in the search box.
     db.create_tables([ArticleFacet])
-    into = "INSERT OR IGNORE INTO article_facet (kind, key, pmid)"
-    db.execute_sql(f"{into} {_facet_rows('article')}")
+    # The rows come from ArticleFacet.rows_for, as the importer makes them: one set of rules.
+    columns = (Article.pmid, Article.authors, Article.publication_types, Article.languages,
+               Article.language, Article.journal_title, Article.journal_abbrev,
+               Article.journal_iso, Article.issn)  # fmt: skip
+    names = [column.name for column in columns]
+    # The PMIDs are read first: no SELECT stays open across the writes below.
+    pmids = [pmid for (pmid,) in Article.select(Article.pmid).tuples()]
+    for start in range(0, len(pmids), 5000):
+        chunk = Article.select(*columns).where(Article.pmid.in_(pmids[start : start + 5000]))
+        records = (dict(zip(names, values, strict=True)) for values in chunk.tuples())
+        ArticleFacet.replace_for([], [row for r in records for row in ArticleFacet.rows_for(r)])
     db.execute_sql("CREATE INDEX IF NOT EXISTS article_doi_lower ON article (LOWER(doi))")
 
 

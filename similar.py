@@ -52,8 +52,7 @@ def headings_to_look_for(article, counts, library_size):
         common = counts.get(key, 0) > COMMON_SHARE * library_size > 0
         if key in CHECK_TAGS or common:
             continue
-        major = heading.get("major") or any(m for _, m in heading.get("qualifiers") or ())
-        chosen.append((not major, counts.get(key, 0), heading["name"]))
+        chosen.append((not _is_major(heading), counts.get(key, 0), heading["name"]))
     return [name for _, _, name in sorted(chosen)[:MOST_TERMS]]
 
 
@@ -65,12 +64,11 @@ def title_words(article, limit=TITLE_WORDS):
 
 def similar_to(article, limit=LIMIT):
     """Up to `limit` papers most like `article`, best first, each with its reason."""
-    names = [h["name"] for h in article.mesh] + list(article.keywords)
     counts, library_size = Term.counts_for("mesh", [h["name"] for h in article.mesh])
     headings = headings_to_look_for(article, counts, library_size)
     keywords = list(dict.fromkeys(article.keywords))[:MOST_TERMS]
     words = title_words(article)
-    if not (headings or keywords or words) or not names + words:
+    if not (headings or keywords or words):
         return []
     candidates = search_index.candidates_sharing(headings, keywords, words, CANDIDATES)
     own = _terms(article.mesh)
@@ -100,9 +98,13 @@ def _terms(mesh):
     for heading in mesh or ():
         key = heading["name"].lower()
         if key not in CHECK_TAGS:
-            major = heading.get("major") or any(m for _, m in heading.get("qualifiers") or ())
-            terms[key] = terms.get(key, False) or major
+            terms[key] = terms.get(key, False) or _is_major(heading)
     return terms
+
+
+def _is_major(heading):
+    """A major topic: the descriptor itself, or any of its qualifiers, is starred."""
+    return heading.get("major") or any(major for _, major in heading.get("qualifiers") or ())
 
 
 def _reason(shared, major, keywords, text):
