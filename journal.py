@@ -6,19 +6,25 @@ Ranking, for a paper that matches at least one interest:
 
     score = 0.60 × relevance + 0.25 × design + 0.15 × recency        (each in 0…1)
 
-- relevance: each matched interest gives a strength — for a MeSH heading, a keyword or a
-  followed search (its full-text part, search_query.py), the paper's full-text score (bm25
-  over title ×3, abstract ×1, MeSH ×2, keywords ×2) divided by the best score any paper gets
-  for that interest; for a journal or a publication type, 0.8
-  when the paper is in it. Strengths combine as 1 − Π(1 − s): more matches, more relevant.
+- relevance: each matched interest gives a strength — for a keyword or a followed search
+  (its full-text part, search_query.py), the paper's full-text score (bm25 over title ×3,
+  abstract ×1, MeSH ×2, keywords ×2) divided by the best score a paper of the window gets
+  for that interest; for a MeSH heading, 1 when it is a major topic of the paper and 0.6
+  otherwise; for a journal or a publication type (or a search of filters only), 0.8 when
+  the paper is in it. Strengths combine as 1 − Π(1 − s): more matches, more relevant.
 - design: the strongest study design among the paper's publication types (DESIGNS below):
   meta-analyses and systematic reviews above guidelines and trials, above reviews, above
   case reports, letters and comments; 0.3 for a plain journal article.
 - recency: 0.5 ** (days the paper was published before the newest candidate / 365).
 
-Ties go to the higher (newer) PMID. Each paper is filed under its strongest interest, and
-while other interests have matches none takes more than its share of the issue (the issue
-size over the number of interests, at least 3). "Beyond your field" ranks papers that match
+Candidates come from SQL (models.issue_candidates): for each interest the best
+TEXT_MATCHES papers of the issue's window (full text by bm25, the others newest first) that
+were in none of the reader's earlier issues, so no paper is ever repeated and a later issue
+sees every new match. Ties go to the higher (newer) PMID.
+
+Each paper is filed under its strongest interest, and while other interests have matches
+none takes more than its share of the issue (the issue size over the number of interests,
+at least 3). "Beyond your field" ranks papers that match
 no interest with relevance 0, among those of strong design (review or better).
 """
 
@@ -26,20 +32,32 @@ import datetime
 import math
 from dataclasses import dataclass
 
-from peewee import IntegrityError, fn
+from peewee import IntegrityError
 
 import search_query
-from models import Article, Interest, Issue, IssueEntry, db, search_index, utcnow
+from models import (
+    Arm,
+    Article,
+    ArticleFacet,
+    ArticleSearch,
+    Interest,
+    Issue,
+    IssueEntry,
+    db,
+    issue_candidates,
+    utcnow,
+)
 
 ISSUE_SIZE = 20  # papers filed under the reader's interests
 BEYOND_SIZE = 3  # papers from outside them
-TEXT_MATCHES = 500  # best full-text matches read per MeSH heading or keyword
+TEXT_MATCHES = 500  # candidates read per interest (per arm: a heading reads majors and others)
 BEYOND_CANDIDATES = 500  # most recent strong-design papers considered for "Beyond your field"
 
 WEIGHTS = {"relevance": 0.60, "design": 0.25, "recency": 0.15}
 FIELD_MATCH = 0.8  # strength of being in a followed journal, or of a followed type
+MESH_MAJOR = 1.0  # a followed heading that is a major topic of the paper
+MESH_MINOR = 0.6  # … that is one of its other headings
 RECENCY_HALF_LIFE = 365  # days
-TEXT_KINDS = ("mesh", "keyword")
 
 # Publication types as study designs: (type, weight, what the reason calls it).
 DESIGNS = (
@@ -72,11 +90,15 @@ DESIGNS = (
 DESIGN_BY_TYPE = {kind.lower(): (weight, label, kind) for kind, weight, label in DESIGNS}
 PLAIN_ARTICLE = (0.3, None, None)
 STRONG_DESIGN = 0.4  # "Beyond your field" only shows reviews and better
+STRONG_KEYS = tuple(sorted(kind.lower() for kind, weight, _ in DESIGNS if weight >= STRONG_DESIGN))
 
 # What ranking reads of a paper (never the abstract).
 # What ranking reads of a paper: not the abstract, nor the authors (costly to decode by the
 # thousand; a stored issue reads them for the page, a sample goes without).
-RANKED = (*(f for f in IssueEntry.LISTED if f is not Article.authors), Article.sort_date)
+RANKED = (
+    *(f for f in IssueEntry.LISTED if f is not Article.authors),
+    Article.sort_date, Article.mesh, Article.journal_iso, Article.issn,
+)  # fmt: skip
 
 
 @dataclass
@@ -114,43 +136,50 @@ def _date(sort_date):
         return datetime.date.min
 
 
-def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_SIZE):
+def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_SIZE, reader=None):
     """The entries of an issue following `interests`, from the papers added in [since, until)
-    (None: no bound), in table-of-contents order with positions 1, 2, 3 … Three queries: the
-    full-text matches of every text interest, the matching papers, the "beyond" candidates."""
+    (None: no bound) that are in none of `reader`'s earlier issues, in table-of-contents order
+    with positions 1, 2, 3 … Each interest's candidates are found by index inside the window
+    and capped in SQL (models.issue_candidates); only they are read and ranked here."""
     interests = list(interests)
-    strengths = _text_strengths(interests)
-    journals = {i.value.lower(): n for n, i in enumerate(interests) if i.kind == "journal"}
-    types = {i.value.lower(): n for n, i in enumerate(interests) if i.kind == "type"}
-
-    fields = None  # in a followed journal, or of a followed type
-    if journals:
-        fields = fn.COALESCE(fn.LOWER(Article.journal_title), "").in_(sorted(journals))
-    for value in _spellings(interests, "type"):
-        fields = _or(fields, Article.publication_types.contains(f'"{value}"'))
-    condition = Article.pmid.in_(list(strengths)) if strengths else None
-    if fields is not None:
-        condition = _or(condition, fields)
-    matched = []
-    if condition is not None:
-        for article in _added_between(since, until).where(condition):
-            found = dict(strengths.get(article.pmid, {}))
-            if (article.journal_title or "").lower() in journals:
-                found[journals[article.journal_title.lower()]] = FIELD_MATCH
-            for kind in article.publication_types:
-                if kind.lower() in types:
-                    found[types[kind.lower()]] = FIELD_MATCH
-            if found:  # LIKE matched "Review" inside another type's name, say
-                matched.append((article, found))
-
-    matched_pmids = {article.pmid for article, _ in matched}
-    others = _beyond_candidates(since, until, fields, matched_pmids, beyond)
+    window = issue_candidates.window(since, until)
+    arms = [(number, arm, strength) for number, interest in enumerate(interests)
+            for arm, strength in arms_of(interest)]  # fmt: skip
+    strong = Arm(facet="pt", keys=STRONG_KEYS)
+    found = issue_candidates.best(
+        [arm for _, arm, _ in arms] + ([strong] if beyond else []),
+        window,
+        reader.id if reader is not None else None,
+        TEXT_MATCHES,
+    )
+    strengths = {}  # pmid → {interest number: strength}
+    for (number, _, fixed), scores in zip(arms, found, strict=False):
+        best = max((score for score in scores.values() if score is not None), default=0)
+        for pmid, score in scores.items():
+            # A full-text match counts relative to the best match in the window.
+            strength = fixed if fixed is not None else (score / best if best > 0 else 0.0)
+            mine = strengths.setdefault(pmid, {})
+            mine[number] = max(mine.get(number, 0.0), strength)
+    outside = [pmid for pmid in (found[-1] if beyond else {}) if pmid not in strengths]
+    papers = {
+        article.pmid: article
+        for article in Article.select(*RANKED).where(
+            Article.pmid.in_([*strengths, *outside[:BEYOND_CANDIDATES]])
+        )
+    }
+    matched = [(papers[pmid], found_) for pmid, found_ in strengths.items() if pmid in papers]
+    # A strong-design paper that matches a followed heading, journal or type outside the
+    # candidates read (beyond the cap) is not "outside your interests".
+    followed = {(arm.facet, key) for _, arm, _ in arms if arm.facet for key in arm.keys}
+    others = [papers[pmid] for pmid in outside[:BEYOND_CANDIDATES]
+              if pmid in papers and not followed & _facet_keys(papers[pmid])]  # fmt: skip
     dates = [_date(article.sort_date) for article in [a for a, _ in matched] + others]
     newest = max(dates) if dates else (until or utcnow()).date()
 
     ranked = _shared_out(
         sorted(
-            (_score(article, found, newest, interests) for article, found in matched), key=_order
+            (_score(article, found_, newest, interests) for article, found_ in matched),
+            key=_order,
         ),
         size,
         share=max(3, math.ceil(size / max(1, len(interests)))),
@@ -167,6 +196,56 @@ def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_S
     return entries
 
 
+def matches(interests, since=None, until=None, reader=None):
+    """How many papers of [since, until) match any of `interests` and are in none of the
+    reader's issues: exact up to Issue.MATCHED_CAP, MATCHED_CAP + 1 for "more than"."""
+    arms = [arm for interest in interests for arm, _ in arms_of(interest)]
+    window = issue_candidates.window(since, until)
+    reader_id = reader.id if reader is not None else None
+    return issue_candidates.count(arms, window, reader_id, Issue.MATCHED_CAP)
+
+
+def arms_of(interest):
+    """[(Arm, strength)] for an interest: how its papers are found (models.Arm) and how
+    strongly each kind of match counts; strength None is the full-text score relative to the
+    best match. A MeSH heading counts fully as a major topic of the paper, less otherwise."""
+    kind, value = interest.kind, interest.value
+    if kind == "mesh":
+        keys = mesh_keys(value)
+        return [
+            (Arm(facet="majr", keys=keys), MESH_MAJOR),
+            (Arm(facet="mh", keys=keys), MESH_MINOR),
+        ]
+    if kind == "journal":
+        return [(Arm(facet="ta", keys=(search_query.journal_key(value),)), FIELD_MATCH)]
+    if kind == "type":
+        return [(Arm(facet="pt", keys=(search_query.ascii_lower(value),)), FIELD_MATCH)]
+    if kind == "keyword":
+        return [(Arm(fts=ArticleSearch.web_query('"' + value.replace('"', " ") + '"')), None)]
+    if kind == Interest.SEARCH:
+        try:
+            query = search_query.parse(value)
+        except search_query.QueryError:
+            return []  # a followed search that no longer parses follows nothing
+        arm = Arm(fts=query.fts, filters=tuple(query.filters))
+        return [(arm, None if query.fts else FIELD_MATCH)]
+    return []
+
+
+def mesh_keys(heading):
+    """The side-table keys a followed MeSH heading matches: its own."""
+    return (search_query.ascii_lower(heading),)
+
+
+def _facet_keys(article):
+    """{(kind, key)} of the side-table rows of an article's heading, journal and types."""
+    record = {"pmid": article.pmid, "authors": [], "languages": [], "language": None,
+              "mesh": article.mesh, "publication_types": article.publication_types,
+              "journal_title": article.journal_title, "journal_abbrev": article.journal_abbrev,
+              "journal_iso": article.journal_iso, "issn": article.issn}  # fmt: skip
+    return {(kind, key) for kind, key, _ in ArticleFacet.rows_for(record)}
+
+
 def _shared_out(ranked, size, share):
     """The best `size` entries, no section taking more than `share` while others have
     entries left; then, if there is room, the best of the rest."""
@@ -181,74 +260,6 @@ def _shared_out(ranked, size, share):
             rest.append(entry)
     chosen += rest[: size - len(chosen)]
     return sorted(chosen, key=_order)
-
-
-def _text_strengths(interests):
-    """{pmid: {interest number: strength}} from one full-text query for every MeSH heading,
-    keyword and followed search, each score divided by the best any paper gets for it."""
-    terms = [(n, i) for n, i in enumerate(interests) if i.kind in TEXT_KINDS]
-    searches = [(n, i) for n, i in enumerate(interests) if i.kind == Interest.SEARCH]
-    if not terms and not searches:
-        return {}
-    numbered = terms + searches
-    strengths = {}
-    results = search_index.scores_many(
-        [i.value for _, i in terms],
-        TEXT_MATCHES,
-        queries=[_search_fts(i.value) for _, i in searches],
-    )
-    for (number, _), scores in zip(numbered, results, strict=True):
-        best = max(scores.values(), default=0)
-        for pmid, score in scores.items():
-            strengths.setdefault(pmid, {})[number] = score / best if best > 0 else 0.0
-    return strengths
-
-
-def _search_fts(text):
-    """The full-text part of a followed search (its filters on authors, dates… are not
-    ranked), or None when it has none or no longer parses."""
-    try:
-        return search_query.parse(text).fts
-    except search_query.QueryError:
-        return None
-
-
-def _spellings(interests, kind):
-    return sorted({i.value for i in interests if i.kind == kind})
-
-
-def _or(condition, other):
-    return other if condition is None else condition | other
-
-
-def _added_between(since, until):
-    """Papers added to Pearl in [since, until), with the columns ranking reads (unexecuted)."""
-    query = Article.select(*RANKED)
-    if since is not None:
-        query = query.where(Article.added_at >= since)
-    if until is not None:
-        query = query.where(Article.added_at < until)
-    return query
-
-
-def _beyond_candidates(since, until, fields, exclude, wanted):
-    """The most recent strong-design papers of the period that match no interest (`fields`
-    in SQL, full-text matches by `exclude`)."""
-    if not wanted:
-        return []
-    strong = [kind for kind, weight, _ in DESIGNS if weight >= STRONG_DESIGN]
-    condition = None
-    for kind in strong:
-        condition = _or(condition, Article.publication_types.contains(f'"{kind}"'))
-    if fields is not None:
-        condition = condition & ~fields
-    query = (
-        _added_between(since, until)
-        .where(condition)
-        .order_by(Article.sort_date.desc(), Article.pmid.desc())
-        .limit(BEYOND_CANDIDATES)
-    )
-    return [article for article in query if article.pmid not in exclude]
 
 
 def _score(article, found, newest, interests):
@@ -311,7 +322,8 @@ def publish(user, now=None):
         return latest, False
     start, end = Issue.period_for(user.issue_frequency, now)
     since = latest.covers_until if latest else None
-    entries = assemble(interests, since=since, until=now)
+    entries = assemble(interests, since=since, until=now, size=user.issue_size, reader=user)
+    matched = matches(interests, since=since, until=now, reader=user)
     try:
         with db.atomic():
             issue = Issue.create(
@@ -324,6 +336,7 @@ def publish(user, now=None):
                 covers_from=since,
                 covers_until=now,
                 created_at=now,
+                matched=matched,
             )
             rows = [
                 {"issue": issue, "article": e.article.pmid, "position": e.position,

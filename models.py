@@ -4,6 +4,7 @@ Everything engine-specific (SQLite pragmas, the FTS5 index) sits behind the few 
 at the bottom of this module, so the rest of the code runs unchanged on PostgreSQL later.
 """
 
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -521,9 +522,11 @@ class SearchIndexState(BaseModel):
 class ArticleFacet(BaseModel):
     """What search filters on that the full-text index does not hold, one indexed row per
     value: authors (`au`: "calvo m" and "calvo margarita"; `1au`: the first author's),
-    publication types (`pt`), journal names (`ta`: title, MedlineTA, ISO abbreviation
-    without periods, ISSN) and languages (`la`), all lowercased. So `smith[au]` or
-    `type:review` alone is an index search, never a scan of `article`. The importer writes
+    publication types (`pt`), MeSH headings (`mh`; `majr` again for major topics), journal
+    names (`ta`: title, MedlineTA, ISO abbreviation without periods, ISSN) and languages
+    (`la`), all lowercased. So `smith[au]` or `type:review` alone is an index search, never a
+    scan of `article`, and the journal finds a heading's, journal's or type's new papers the
+    same way. The importer writes
     a batch's rows with its articles (`rows_for`), and deleting an article deletes them.
     (SQLite triggers did this at first, and cost an import 40% more CPU in JSON functions.)"""
 
@@ -555,6 +558,11 @@ class ArticleFacet(BaseModel):
             if name is not None:
                 found.add(("1au", f"{name} {first.get('initials') or ''}".strip(" ")))
         found.update(("pt", kind) for kind in record["publication_types"])
+        for heading in record.get("mesh", ()):  # migration 8 reads no headings
+            found.add(("mh", heading["name"]))
+            # PubMed's [majr]: the heading is a major topic, or one of its qualifiers is.
+            if heading.get("major") or any(major for _, major in heading.get("qualifiers", ())):
+                found.add(("majr", heading["name"]))
         found.update(("la", language) for language in record["languages"])
         if record.get("language"):
             found.add(("la", record["language"]))
@@ -594,8 +602,11 @@ class User(UserMixin, BaseModel):
     issue_frequency = CharField(default="weekly")  # the journal's rhythm: daily | weekly | monthly
     email_issues = BooleanField(default=False)  # send each new issue by email
     feed_key = CharField(null=True, unique=True)  # the secret in the reader's Atom feed URL
+    # At most this many papers an issue (migration 11; the DEFAULT fills existing readers).
+    issue_size = SmallIntegerField(default=20, constraints=[SQL("DEFAULT 20")])
 
     TRIAL_DAYS = 21
+    ISSUE_SIZES = (5, 10, 20, 30, 50)
     FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 
     @staticmethod
@@ -896,6 +907,11 @@ class Issue(BaseModel):
     covers_until = DateTimeField()  # where the next issue starts: no paper is missed or repeated
     created_at = DateTimeField(default=utcnow)
     emailed_at = DateTimeField(null=True)
+    # How many new papers matched the reader's interests (counted up to MATCHED_CAP), of
+    # which the issue holds the strongest: what it spared them. None: made before migration 11.
+    matched = IntegerField(null=True)
+
+    MATCHED_CAP = 10_000
 
     class Meta:
         indexes = ((("user", "period_start"), True), (("user", "number"), True))
@@ -947,6 +963,23 @@ class Issue(BaseModel):
         if self.frequency == "monthly":
             return self.period_start.strftime("%B %Y")
         return self.period_start.strftime("week of %-d %b %Y")
+
+    def spared(self, shown):
+        """What the issue spared its reader, in words, for the `shown` papers it holds under
+        their interests: "1,284 new papers matched your interests; these 20 are the
+        strongest." None for an issue made before issues counted."""
+        if self.matched is None:
+            return None
+        if self.matched > self.MATCHED_CAP:
+            count, noun = f"More than {self.MATCHED_CAP:,}", "papers"
+        else:
+            count, noun = f"{self.matched:,}", "paper" if self.matched == 1 else "papers"
+        where = f"new {noun}" if self.covers_from else f"{noun} in the library"
+        matched = f"{count} {where} matched your interests"
+        if self.matched > shown:
+            these = "this is" if shown == 1 else f"these {shown} are"
+            return f"{matched}; {these} the strongest."
+        return f"{matched}." if self.matched else None
 
     @property
     def label(self):
@@ -1581,6 +1614,223 @@ def _phrase(text):
 search_index = _SQLiteSearchIndex()
 
 
+@dataclasses.dataclass(frozen=True)
+class Arm:
+    """One way a paper can match a journal interest: side-table rows (`facet` is the kind, as
+    in ArticleFacet, `keys` its lowercased keys), a full-text query (`fts`), or a followed
+    search (`fts` and/or search_query filters). An interest is one or more arms."""
+
+    facet: str | None = None
+    keys: tuple = ()
+    fts: str | None = None
+    filters: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """The papers an issue draws on: added in [since, until) (None: unbounded). When `since`
+    is given, `size` is how many there are (counted up to a cap) and `low`/`high` their
+    lowest and highest PMID while the window is small: new PubMed records have new PMIDs,
+    so a rowid range narrows a full-text match to them."""
+
+    since: datetime.datetime | None
+    until: datetime.datetime | None
+    size: int | None = None
+    low: int | None = None
+    high: int | None = None
+
+
+class _SQLiteIssueCandidates:
+    """The journal's candidate queries (journal.py ranks what they return). Each arm of each
+    interest finds its best `limit` papers *inside the issue's window* and not in one of the
+    reader's earlier issues, in SQL, with an index, and the LIMIT in SQL. SQLite's planner
+    has no per-key statistics (a journal with 80 papers and "Journal Article" with 950,000
+    look alike), so the plan is chosen here from two bounded counts:
+
+    - a small window (a week's new papers): read the window by `added_at` and probe the
+      side table for each paper;
+    - else a rare key (few side-table rows): read its rows, then the papers;
+    - else (a common key over a large window): walk the papers newest first by `sort_date`
+      and probe; a common key fills the LIMIT after a short walk.
+
+    A full-text arm ranks by bm25 (title weighted up, as search does) within the window's
+    PMID range, or over the whole library when the issue draws on all of it."""
+
+    SMALL = 20_000  # a window or a key's rows this many or fewer are read whole
+    WEIGHTS = (3.0, 1.0, 2.0, 2.0)
+    MATCH_WINDOW = 10_000  # best full-text matches a followed search's filters then narrow
+
+    def window(self, since, until):
+        """The Window of [since, until): one indexed query when `since` is given."""
+        if since is None:
+            return Window(None, until)
+        where, params = self._window_sql(Window(since, until))
+        size, low, high = db.execute_sql(
+            "SELECT COUNT(*), MIN(pmid), MAX(pmid) FROM (SELECT a.pmid AS pmid FROM article a"
+            f" INDEXED BY article_added_at WHERE {where} LIMIT ?)",
+            [*params, self.SMALL + 1],
+        ).fetchone()
+        if size > self.SMALL:
+            low = high = None
+        return Window(since, until, size, low, high)
+
+    def best(self, arms, window, reader_id, limit):
+        """For each arm, {pmid: score} of its best `limit` papers in `window` that are in
+        none of reader `reader_id`'s issues (None: no reader). Score: -bm25 (higher is
+        better) for a full-text arm, None for the others (newest first). One statement for
+        all arms, after one counting the rows of common keys when the window is large."""
+        rare = self._rare_facets(arms, window)
+        selects, params = [], []
+        for number, arm in enumerate(arms):
+            sql, arm_params = self._arm_sql(arm, window, reader_id, rare, limit)
+            selects.append(f"SELECT {number}, pmid, score FROM ({sql})")
+            params += arm_params
+        found = [{} for _ in arms]
+        if selects:
+            for number, pmid, score in db.execute_sql(" UNION ALL ".join(selects), params):
+                found[number][pmid] = score
+        return found
+
+    def count(self, arms, window, reader_id, cap):
+        """How many papers of `window` match any arm and are in none of the reader's issues:
+        exact up to `cap`, and more than `cap` when it says cap + 1. Each arm reads at most
+        cap + 1 of its papers, in any order (one over the cap proves the total is too)."""
+        if not arms:
+            return 0
+        rare = self._rare_facets(arms, window)
+        selects, params = [], []
+        for arm in arms:
+            sql, arm_params = self._arm_sql(arm, window, reader_id, rare, cap + 1, False)
+            selects.append(f"SELECT pmid FROM ({sql})")
+            params += arm_params
+        sql = f"SELECT COUNT(DISTINCT pmid) FROM ({' UNION ALL '.join(selects)})"
+        return min(cap + 1, db.execute_sql(sql, params).fetchone()[0])
+
+    # --- the SQL of one arm ---
+
+    def _rare_facets(self, arms, window):
+        """{(kind, keys)} of the side-table arms with SMALL rows or fewer. Counted (bounded)
+        only when the window is not small: a small window is read whole anyway."""
+        facets = {(arm.facet, arm.keys) for arm in arms if arm.facet}
+        if not facets or self._small(window):
+            return set()
+        selects, params = [], []
+        for number, (kind, keys) in enumerate(sorted(facets)):
+            selects.append(
+                f"SELECT {number}, COUNT(*) FROM (SELECT 1 FROM article_facet WHERE kind = ?"
+                f" AND key IN ({', '.join('?' * len(keys))}) LIMIT ?)"
+            )
+            params += [kind, *keys, self.SMALL + 1]
+        ordered = sorted(facets)
+        rows = db.execute_sql(" UNION ALL ".join(selects), params)
+        return {ordered[number] for number, size in rows if size <= self.SMALL}
+
+    def _small(self, window):
+        return window.size is not None and window.size <= self.SMALL
+
+    def _arm_sql(self, arm, window, reader_id, rare, limit, ordered=True):
+        """(SELECT pmid, score …, params) for one arm: its best `limit`, or (not `ordered`)
+        any `limit` of its papers, which is all counting needs."""
+        if arm.fts:
+            return self._text_sql(arm, window, reader_id, limit, ordered)
+        where, params = self._window_sql(window)
+        conditions, source_params = [where], []
+        if arm.facet and (arm.facet, arm.keys) in rare:
+            source = (
+                "(SELECT DISTINCT pmid FROM article_facet WHERE kind = ? AND key IN "
+                f"({_marks(arm.keys)})) m CROSS JOIN article a ON a.pmid = m.pmid"
+            )
+            source_params = [arm.facet, *arm.keys]
+        else:
+            index = "article_added_at" if self._small(window) else "article_sort_date"
+            source = f"article a INDEXED BY {index}"
+            if arm.facet:
+                conditions.append(
+                    "EXISTS (SELECT 1 FROM article_facet f WHERE f.kind = ? AND f.key IN "
+                    f"({_marks(arm.keys)}) AND f.pmid = a.pmid)"
+                )
+                params += [arm.facet, *arm.keys]
+            else:  # a followed search with filters only
+                filters, filter_params = search_index._filters_sql(arm.filters)
+                conditions.append(filters)
+                params += filter_params
+        excluded, excluded_params = self._not_issued(reader_id)
+        conditions.append(excluded)
+        sql = f"SELECT a.pmid AS pmid, NULL AS score FROM {source}"
+        if any(conditions):
+            sql += " WHERE " + " AND ".join(c for c in conditions if c)
+        params = [*source_params, *params, *excluded_params]
+        if ordered:
+            sql += " ORDER BY a.sort_date DESC, a.pmid DESC"
+        sql += " LIMIT ?"
+        return sql, [*params, limit]
+
+    def _text_sql(self, arm, window, reader_id, limit, ordered):
+        """A full-text arm: bm25 within the window (its PMID range when small), filters and
+        the reader's earlier issues applied in the same statement."""
+        score = "-bm25(article_search, ?, ?, ?, ?)"
+        where, params = self._window_sql(window)
+        filters, filter_params = search_index._filters_sql(arm.filters)
+        excluded, excluded_params = self._not_issued(reader_id)
+        conditions = [c for c in (where, filters, excluded) if c]
+        outer = [*params, *filter_params, *excluded_params]
+        if window.since is None:
+            # The whole library: the MATCH runs alone with its LIMIT (a followed search's
+            # filters, applied after it, get a wider one), then the conditions.
+            inner = limit if not arm.filters else max(limit, self.MATCH_WINDOW)
+            order = " ORDER BY score DESC" if ordered else ""
+            sql = (
+                f"SELECT m.pmid AS pmid, m.score AS score FROM (SELECT rowid AS pmid, {score}"
+                f" AS score FROM article_search WHERE article_search MATCH ?{order} LIMIT ?) m"
+                " CROSS JOIN article a ON a.pmid = m.pmid"
+            )
+            params = [*self.WEIGHTS, arm.fts, inner, *outer]
+        else:
+            sql = (
+                f"SELECT s.rowid AS pmid, {score} AS score FROM article_search s CROSS JOIN"
+                " article a ON a.pmid = s.rowid WHERE article_search MATCH ?"
+            )
+            params = [*self.WEIGHTS, arm.fts]
+            if window.low is not None:
+                sql += " AND s.rowid BETWEEN ? AND ?"
+                params += [window.low, window.high]
+            params += outer
+        if conditions:
+            sql += (" AND " if " WHERE " in sql else " WHERE ") + " AND ".join(conditions)
+        if ordered:
+            sql += " ORDER BY score DESC, pmid DESC"
+        return f"{sql} LIMIT ?", [*params, limit]
+
+    @staticmethod
+    def _window_sql(window):
+        parts, params = [], []
+        if window.since is not None:
+            parts.append("a.added_at >= ?")
+            params.append(window.since)
+        if window.until is not None:
+            parts.append("a.added_at < ?")
+            params.append(window.until)
+        return " AND ".join(parts), params
+
+    @staticmethod
+    def _not_issued(reader_id):
+        """No repeats: papers in none of the reader's issues (an indexed subquery)."""
+        if reader_id is None:
+            return "", []
+        return (
+            "a.pmid NOT IN (SELECT e.article_id FROM issue_entry e JOIN issue i"
+            " ON i.id = e.issue_id WHERE i.user_id = ?)",
+            [reader_id],
+        )
+
+
+issue_candidates = _SQLiteIssueCandidates()
+
+
+def _marks(values):
+    return ", ".join("?" * len(values))
+
+
 class _SQLiteJSON:
     """Queries inside JSON columns (PostgreSQL: json_array_elements and ->>)."""
 
@@ -1716,6 +1966,40 @@ def _migration_6():
     search_index.rebuild()
 
 
+def _migration_11():
+    # The journal at a million papers: MeSH headings join the side table (`mh`, `majr`), so
+    # an interest finds a heading's new papers by index; a reader's issue size; what an issue
+    # spared its reader. Facet rows come from ArticleFacet.rows_for, as the importer makes them.
+    migrator = SchemaMigrator.from_database(db.obj)
+    added = []
+    for table, name, field in (("user", "issue_size", User.issue_size),
+                               ("issue", "matched", Issue.matched)):  # fmt: skip
+        if name not in {column.name for column in db.get_columns(table)}:
+            # With its SQL DEFAULT a NOT NULL column is added in place (as in migration 5).
+            added.append(migrator.add_column(table, name, field, allow_not_null=True))
+    migrate_schema(*added)
+    if ArticleFacet.select().where(ArticleFacet.kind == "mh").limit(1).exists():
+        return  # the articles were imported with today's rows
+    pmids = [pmid for (pmid,) in Article.select(Article.pmid).tuples()]
+    for start in range(0, len(pmids), 5000):
+        chunk = Article.select(Article.pmid, Article.mesh).where(
+            Article.pmid.in_(pmids[start : start + 5000])
+        )
+        rows = [
+            row
+            for pmid, mesh in chunk.tuples()
+            for row in ArticleFacet.rows_for(_headings_only(pmid, mesh))
+        ]
+        bulk.insert_or_ignore("article_facet", ("kind", "key", "pmid"), rows)
+
+
+def _headings_only(pmid, mesh):
+    """A record with nothing but its MeSH headings, for ArticleFacet.rows_for."""
+    return {"pmid": pmid, "mesh": mesh, "authors": [], "publication_types": [], "languages": [],
+            "language": None, "journal_title": None, "journal_abbrev": None,
+            "journal_iso": None, "issn": None}  # fmt: skip
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -1725,6 +2009,7 @@ MIGRATIONS = {
     6: _migration_6,
     7: _migration_7,
     8: _migration_8,
+    11: _migration_11,
 }
 
 

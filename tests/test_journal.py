@@ -48,8 +48,8 @@ EXPECTED = [
     (4, "Atrial fibrillation", 26702320),
     (5, "Lung Neoplasms", 22508830),  # also a randomized controlled trial: two matches
     (6, "Lung Neoplasms", 23415808),
-    (7, "Lung Neoplasms", 23625632),
-    (8, "Lung Neoplasms", 20501835),
+    (7, "Lung Neoplasms", 25368326),  # a major topic (its qualifier drug therapy is starred)
+    (8, "Lung Neoplasms", 23625632),
     (9, "Randomized Controlled Trial", 25998582),
     (10, "Randomized Controlled Trial", 25840296),
     (11, "Randomized Controlled Trial", 25020153),

@@ -14,8 +14,18 @@ RECORD_COLUMNS = (
 )
 
 
+def without_migration_11():
+    """Undo migration 11: no MeSH rows in the side table, no issue size, no spared count."""
+    models.ArticleFacet.delete().where(models.ArticleFacet.kind.in_(["mh", "majr"])).execute()
+    models.db.execute_sql('ALTER TABLE "user" DROP COLUMN "issue_size"')
+    models.db.execute_sql('ALTER TABLE "issue" DROP COLUMN "matched"')
+    models.Migration.delete().where(models.Migration.number == 11).execute()
+
+
 def without_migration_8():
-    """Undo migration 8 on the open database: no search side table or DOI index."""
+    """Undo migration 8 (and 11, which came after it) on the open database: no search side
+    table or DOI index."""
+    without_migration_11()
     models.db.execute_sql("DROP TABLE article_facet")
     models.db.execute_sql("DROP INDEX article_doi_lower")
     models.Migration.delete().where(models.Migration.number == 8).execute()
@@ -36,7 +46,7 @@ def test_migration_5_adds_the_record_columns_to_a_database_made_before_it(app, c
     with app.app_context():
         back_to_migration_4()
         assert not set(RECORD_COLUMNS) & {c.name for c in models.db.get_columns("article")}
-        assert models.migrate() == [5, 8]
+        assert models.migrate() == [5, 8, 11]
         assert models.migrate() == []
         # Papers stored before read as empty, and their page still shows.
         old = models.Article.get_by_id(25466483)
@@ -61,7 +71,7 @@ def test_migration_5_adds_columns_without_copying_the_table(app, queries):
         queries.clear()
         models.migrate()
         models.db.close()
-    added = [q for q in queries if "ALTER TABLE" in q]
+    added = [q for q in queries if 'ALTER TABLE "article"' in q]
     assert len(added) == len(RECORD_COLUMNS)
     for column, query in zip(RECORD_COLUMNS, added, strict=True):
         assert f'ADD COLUMN "{column}" TEXT NOT NULL DEFAULT' in query
@@ -73,7 +83,7 @@ def test_migration_8_fills_the_search_side_table_from_the_papers_stored(app, cli
     with app.app_context():
         before = sorted(models.ArticleFacet.select().tuples())
         without_migration_8()
-        assert models.migrate() == [8]
+        assert models.migrate() == [8, 11]
         assert sorted(models.ArticleFacet.select().tuples()) == before
         assert ("1au", "abulafia a", 25936681) in before
         assert ("pt", "review", 26702357) in before
@@ -84,3 +94,22 @@ def test_migration_8_fills_the_search_side_table_from_the_papers_stored(app, cli
         models.db.close()
     page = soup(client.get("/search?q=review[pt]"))
     assert "result-26702357" not in {li["id"] for li in page.select("li.result")}
+
+
+def test_migration_11_adds_headings_to_the_side_table_and_the_issue_size(app, auth, queries):
+    with app.app_context():
+        reader = auth.create()
+        before = sorted(models.ArticleFacet.select().tuples())
+        without_migration_11()
+        assert not models.ArticleFacet.select().where(models.ArticleFacet.kind == "mh").exists()
+        queries.clear()
+        assert models.migrate() == [11]
+        assert sorted(models.ArticleFacet.select().tuples()) == before  # as the import writes
+        # Lung Neoplasms is a major topic of 25368326 through its starred qualifier only.
+        assert ("majr", "lung neoplasms", 25368326) in before
+        assert ("mh", "humans", 25368326) in before
+        assert ("majr", "humans", 25368326) not in before
+        assert models.User.get_by_id(reader.id).issue_size == 20
+        models.db.close()
+    added = [q for q in queries if "ALTER TABLE" in q]
+    assert len(added) == 2 and not [q for q in queries if "__tmp__" in q]

@@ -309,26 +309,38 @@ def suggest():
 
 @bp.route("/journal/settings", methods=["GET", "POST"])
 def settings():
-    """How often the journal comes out, whether each issue is emailed, and the feed address."""
+    """How often the journal comes out, how many papers an issue holds at most, whether each
+    issue is emailed, and the feed address."""
     reader = _reader()
-    form = {"frequency": reader.issue_frequency, "email_issues": reader.email_issues}
+    form = _settings_form(reader)
     if request.method == "GET":
         return _settings_page(form)
     form = {"frequency": request.form.get("frequency", ""),
+            "issue_size": request.form.get("issue_size", str(reader.issue_size)),
             "email_issues": request.form.get("email_issues") == "1"}  # fmt: skip
     if form["frequency"] not in User.FREQUENCIES:
         form["error"] = "Choose daily, weekly or monthly."
         return _settings_page(form, 422)
+    sizes = [str(size) for size in User.ISSUE_SIZES]
+    if form["issue_size"] not in sizes:
+        form["size_error"] = f"Choose {', '.join(sizes[:-1])} or {sizes[-1]} papers."
+        return _settings_page(form, 422)
     reader.issue_frequency, reader.email_issues = form["frequency"], form["email_issues"]
+    reader.issue_size = int(form["issue_size"])
     with db.atomic():
-        reader.save(only=[User.issue_frequency, User.email_issues])
+        reader.save(only=[User.issue_frequency, User.email_issues, User.issue_size])
     if wants_fragment():
         return _settings_page(form, notice="Settings saved.")
     return redirect(url_for("journal.settings"), 303)
 
 
+def _settings_form(reader):
+    return {"frequency": reader.issue_frequency, "email_issues": reader.email_issues,
+            "issue_size": str(reader.issue_size)}  # fmt: skip
+
+
 def _settings_page(form, status_code=200, **context):
-    context.update(form=form, frequencies=User.FREQUENCIES)
+    context.update(form=form, frequencies=User.FREQUENCIES, sizes=User.ISSUE_SIZES)
     return page("journal/settings.html", "settings", status_code, **context)
 
 
@@ -341,7 +353,7 @@ def reset_feed_key():
     with db.atomic():
         reader.save(only=[User.feed_key])
     if wants_fragment():
-        form = {"frequency": reader.issue_frequency, "email_issues": reader.email_issues}
+        form = _settings_form(reader)
         notice = "New feed address made: the old one no longer works." if had_one else None
         return _settings_page(form, notice=notice, focus="feed")
     return redirect(url_for("journal.settings", _anchor="feed"), 303)
