@@ -29,8 +29,10 @@ no interest with relevance 0, among those of strong design (review or better).
 """
 
 import datetime
+import functools
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from peewee import IntegrityError
 
@@ -51,7 +53,7 @@ from models import (
 ISSUE_SIZE = 20  # papers filed under the reader's interests
 BEYOND_SIZE = 3  # papers from outside them
 TEXT_MATCHES = 500  # candidates read per interest (per arm: a heading reads majors and others)
-BEYOND_CANDIDATES = 500  # most recent strong-design papers considered for "Beyond your field"
+BEYOND_SPARE = 10  # read this many times the "beyond" papers wanted: some may match after all
 
 WEIGHTS = {"relevance": 0.60, "design": 0.25, "recency": 0.15}
 FIELD_MATCH = 0.8  # strength of being in a followed journal, or of a followed type
@@ -113,11 +115,17 @@ class Entry:
     position: int = 0
     starred: bool = False
     read_at: datetime.datetime | None = None
+    names: list = field(default_factory=list)  # the interests it matches, strongest first
 
 
 def design(publication_types):
-    """(weight, label, type) of the strongest study design among the types; generic types (journal
-    article, funding) say nothing, so a paper with only those is a plain article."""
+    """(weight, label, type) of the strongest study design among the types; generic types
+    (journal article, funding) say nothing, so a paper with only those is a plain article."""
+    return _design(tuple(publication_types))
+
+
+@functools.lru_cache(maxsize=4096)  # a few hundred combinations of types are common
+def _design(publication_types):
     found = [DESIGN_BY_TYPE[kind.lower()] for kind in publication_types
              if kind.lower() in DESIGN_BY_TYPE]  # fmt: skip
     return max(found, key=lambda pair: pair[0]) if found else PLAIN_ARTICLE
@@ -142,16 +150,12 @@ def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_S
     with positions 1, 2, 3 … Each interest's candidates are found by index inside the window
     and capped in SQL (models.issue_candidates); only they are read and ranked here."""
     interests = list(interests)
-    window = issue_candidates.window(since, until)
     arms = [(number, arm, strength) for number, interest in enumerate(interests)
             for arm, strength in arms_of(interest)]  # fmt: skip
-    strong = Arm(facet="pt", keys=STRONG_KEYS)
-    found = issue_candidates.best(
-        [arm for _, arm, _ in arms] + ([strong] if beyond else []),
-        window,
-        reader.id if reader is not None else None,
-        TEXT_MATCHES,
-    )
+    every = [arm for _, arm, _ in arms] + ([Arm(facet="pt", keys=STRONG_KEYS)] if beyond else [])
+    window = issue_candidates.plan(every, since, until)
+    reader_id = reader.id if reader is not None else None
+    found, read = issue_candidates.best(every, window, reader_id, TEXT_MATCHES)
     strengths = {}  # pmid → {interest number: strength}
     for (number, _, fixed), scores in zip(arms, found, strict=False):
         best = max((score for score in scores.values() if score is not None), default=0)
@@ -160,25 +164,15 @@ def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_S
             strength = fixed if fixed is not None else (score / best if best > 0 else 0.0)
             mine = strengths.setdefault(pmid, {})
             mine[number] = max(mine.get(number, 0.0), strength)
-    outside = [pmid for pmid in (found[-1] if beyond else {}) if pmid not in strengths]
-    papers = {
-        article.pmid: article
-        for article in Article.select(*RANKED).where(
-            Article.pmid.in_([*strengths, *outside[:BEYOND_CANDIDATES]])
-        )
-    }
-    matched = [(papers[pmid], found_) for pmid, found_ in strengths.items() if pmid in papers]
-    # A strong-design paper that matches a followed heading, journal or type outside the
-    # candidates read (beyond the cap) is not "outside your interests".
-    followed = {(arm.facet, key) for _, arm, _ in arms if arm.facet for key in arm.keys}
-    others = [papers[pmid] for pmid in outside[:BEYOND_CANDIDATES]
-              if pmid in papers and not followed & _facet_keys(papers[pmid])]  # fmt: skip
-    dates = [_date(article.sort_date) for article in [a for a, _ in matched] + others]
+    candidates = {pmid: Candidate(pmid, *read[pmid]) for pmid in read}
+    matched = [(candidates[pmid], found_) for pmid, found_ in strengths.items()]
+    others = [candidates[pmid] for pmid in (found[-1] if beyond else ()) if pmid not in strengths]
+    dates = [_date(candidate.sort_date) for candidate in [c for c, _ in matched] + others]
     newest = max(dates) if dates else (until or utcnow()).date()
 
     ranked = _shared_out(
         sorted(
-            (_score(article, found_, newest, interests) for article, found_ in matched),
+            (_score(candidate, found_, newest, interests) for candidate, found_ in matched),
             key=_order,
         ),
         size,
@@ -188,19 +182,46 @@ def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_S
     for entry in ranked:
         sections.setdefault(entry.section, []).append(entry)
     entries = [entry for group in sections.values() for entry in group]
+    strong = []
     if beyond:
-        outside = sorted((_score(article, {}, newest, interests) for article in others), key=_order)
-        entries += [entry for entry in outside if _design_of(entry) >= STRONG_DESIGN][:beyond]
+        strong = sorted((_score(c, {}, newest, interests) for c in others), key=_order)
+        strong = [entry for entry in strong if _design_of(entry) >= STRONG_DESIGN]
+        strong = strong[: beyond * BEYOND_SPARE]
+    # Only now the papers shown are read whole (the reasons give their dates).
+    papers = {a.pmid: a for a in Article.select(*RANKED).where(
+        Article.pmid.in_([entry.article.pmid for entry in entries + strong]))}  # fmt: skip
+    # A strong-design paper that matches a followed heading, journal or type beyond the
+    # candidates read (past an arm's LIMIT) is not "outside your interests".
+    followed = {(arm.facet, key) for _, arm, _ in arms if arm.facet for key in arm.keys}
+    strong = [e for e in strong if e.article.pmid in papers
+              and not followed & _facet_keys(papers[e.article.pmid])]  # fmt: skip
+    entries = [entry for entry in entries + strong[:beyond] if entry.article.pmid in papers]
     for position, entry in enumerate(entries, 1):
+        entry.article = papers[entry.article.pmid]
+        entry.reason = _reason(entry)
         entry.position = position
     return entries
+
+
+@dataclass
+class Candidate:
+    """What ranking reads of a paper, with its candidacy: its date and types (a few thousand
+    are read per issue; only the papers chosen are read whole)."""
+
+    pmid: int
+    sort_date: str
+    publication_types: list
+
+    def __post_init__(self):
+        if isinstance(self.publication_types, str):  # as stored
+            self.publication_types = json.loads(self.publication_types)
 
 
 def matches(interests, since=None, until=None, reader=None):
     """How many papers of [since, until) match any of `interests` and are in none of the
     reader's issues: exact up to Issue.MATCHED_CAP, MATCHED_CAP + 1 for "more than"."""
     arms = [arm for interest in interests for arm, _ in arms_of(interest)]
-    window = issue_candidates.window(since, until)
+    window = issue_candidates.plan(arms, since, until)
     reader_id = reader.id if reader is not None else None
     return issue_candidates.count(arms, window, reader_id, Issue.MATCHED_CAP)
 
@@ -262,25 +283,32 @@ def _shared_out(ranked, size, share):
     return sorted(chosen, key=_order)
 
 
-def _score(article, found, newest, interests):
-    """The paper as an Entry: its score, its section and the reason, in a few words."""
+def _score(candidate, found, newest, interests):
+    """The paper as an Entry: its score and section (the reason comes once it is chosen)."""
     relevance = 1 - math.prod(1 - strength for strength in found.values())
-    weight, label, kind = design(article.publication_types)
+    weight, _, _ = design(candidate.publication_types)
     score = (
         WEIGHTS["relevance"] * relevance
         + WEIGHTS["design"] * weight
-        + WEIGHTS["recency"] * recency(article.sort_date, newest)
+        + WEIGHTS["recency"] * recency(candidate.sort_date, newest)
     )
     # Strongest match first; equal strengths keep the order the reader chose them in.
     order = sorted(found, key=lambda number: (-found[number], number))
     names = [interests[number].value for number in order]
     section = names[0] if names else IssueEntry.BEYOND
+    return Entry(candidate, section, round(score, 6), "", beyond=not names, names=names)
+
+
+def _reason(entry):
+    """Why the paper is in the issue, in a few words: what it matches, its design, its date."""
+    article, names = entry.article, entry.names
+    _, label, kind = design(article.publication_types)
     parts = [f"Matches {_listing(names)}" if names else "Outside your interests"]
     if label and kind.lower() not in {name.lower() for name in names}:
         parts.append(label[0].upper() + label[1:])
     if article.display_date:
         parts.append(article.display_date)
-    return Entry(article, section, round(score, 6), " · ".join(parts), beyond=not names)
+    return " · ".join(parts)
 
 
 def _design_of(entry):

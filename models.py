@@ -1631,13 +1631,15 @@ class Window:
     """The papers an issue draws on: added in [since, until) (None: unbounded). When `since`
     is given, `size` is how many there are (counted up to a cap) and `low`/`high` their
     lowest and highest PMID while the window is small: new PubMed records have new PMIDs,
-    so a rowid range narrows a full-text match to them."""
+    so a rowid range narrows a full-text match to them. `rare` names the side-table arms
+    whose keys have SMALL rows or fewer."""
 
     since: datetime.datetime | None
     until: datetime.datetime | None
     size: int | None = None
     low: int | None = None
     high: int | None = None
+    rare: frozenset = frozenset()  # (kind, keys) of the arms whose keys have few rows
 
 
 class _SQLiteIssueCandidates:
@@ -1657,39 +1659,59 @@ class _SQLiteIssueCandidates:
     PMID range, or over the whole library when the issue draws on all of it."""
 
     SMALL = 20_000  # a window or a key's rows this many or fewer are read whole
+    READ = "a.sort_date AS sort_date, a.publication_types AS types"  # what ranking reads
     WEIGHTS = (3.0, 1.0, 2.0, 2.0)
     MATCH_WINDOW = 10_000  # best full-text matches a followed search's filters then narrow
 
-    def window(self, since, until):
-        """The Window of [since, until): one indexed query when `since` is given."""
-        if since is None:
-            return Window(None, until)
-        where, params = self._window_sql(Window(since, until))
-        size, low, high = db.execute_sql(
-            "SELECT COUNT(*), MIN(pmid), MAX(pmid) FROM (SELECT a.pmid AS pmid FROM article a"
-            f" INDEXED BY article_added_at WHERE {where} LIMIT ?)",
-            [*params, self.SMALL + 1],
-        ).fetchone()
-        if size > self.SMALL:
+    def plan(self, arms, since, until):
+        """The Window of [since, until) for `arms`: its size and PMID range when `since` is
+        given, and which side-table arms are rare. One statement of bounded counts."""
+        facets = sorted({(arm.facet, arm.keys) for arm in arms if arm.facet})
+        selects, params = [], []
+        if since is not None:
+            where, params = self._window_sql(Window(since, until))
+            selects.append(
+                "SELECT -1, COUNT(*), MIN(pmid), MAX(pmid) FROM (SELECT a.pmid AS pmid FROM"
+                f" article a INDEXED BY article_added_at WHERE {where} LIMIT ?)"
+            )
+            params.append(self.SMALL + 1)
+        for number, (kind, keys) in enumerate(facets):
+            selects.append(
+                f"SELECT {number}, COUNT(*), NULL, NULL FROM (SELECT 1 FROM article_facet"
+                f" WHERE kind = ? AND key IN ({_marks(keys)}) LIMIT ?)"
+            )
+            params += [kind, *keys, self.SMALL + 1]
+        size = low = high = None
+        rare = set()
+        if selects:
+            for number, count, lowest, highest in db.execute_sql(
+                " UNION ALL ".join(selects), params
+            ):
+                if number == -1:
+                    size, low, high = count, lowest, highest
+                elif count <= self.SMALL:
+                    rare.add(facets[number])
+        if size is not None and size > self.SMALL:
             low = high = None
-        return Window(since, until, size, low, high)
+        return Window(since, until, size, low, high, frozenset(rare))
 
     def best(self, arms, window, reader_id, limit):
         """For each arm, {pmid: score} of its best `limit` papers in `window` that are in
-        none of reader `reader_id`'s issues (None: no reader). Score: -bm25 (higher is
-        better) for a full-text arm, None for the others (newest first). One statement for
-        all arms, after one counting the rows of common keys when the window is large."""
-        rare = self._rare_facets(arms, window)
+        none of reader `reader_id`'s issues (None: no reader), and {pmid: (sort_date,
+        publication types as JSON)} of them all, what ranking reads. Score: -bm25 (higher is
+        better) for a full-text arm, None for the others (newest first). One statement."""
         selects, params = [], []
         for number, arm in enumerate(arms):
-            sql, arm_params = self._arm_sql(arm, window, reader_id, rare, limit)
-            selects.append(f"SELECT {number}, pmid, score FROM ({sql})")
+            sql, arm_params = self._arm_sql(arm, window, reader_id, limit)
+            selects.append(f"SELECT {number}, pmid, score, sort_date, types FROM ({sql})")
             params += arm_params
-        found = [{} for _ in arms]
+        found, papers = [{} for _ in arms], {}
         if selects:
-            for number, pmid, score in db.execute_sql(" UNION ALL ".join(selects), params):
+            rows = db.execute_sql(" UNION ALL ".join(selects), params)
+            for number, pmid, score, sort_date, types in rows:
                 found[number][pmid] = score
-        return found
+                papers[pmid] = (sort_date, types)
+        return found, papers
 
     def count(self, arms, window, reader_id, cap):
         """How many papers of `window` match any arm and are in none of the reader's issues:
@@ -1697,10 +1719,9 @@ class _SQLiteIssueCandidates:
         cap + 1 of its papers, in any order (one over the cap proves the total is too)."""
         if not arms:
             return 0
-        rare = self._rare_facets(arms, window)
         selects, params = [], []
         for arm in arms:
-            sql, arm_params = self._arm_sql(arm, window, reader_id, rare, cap + 1, False)
+            sql, arm_params = self._arm_sql(arm, window, reader_id, cap + 1, False)
             selects.append(f"SELECT pmid FROM ({sql})")
             params += arm_params
         sql = f"SELECT COUNT(DISTINCT pmid) FROM ({' UNION ALL '.join(selects)})"
@@ -1708,34 +1729,17 @@ class _SQLiteIssueCandidates:
 
     # --- the SQL of one arm ---
 
-    def _rare_facets(self, arms, window):
-        """{(kind, keys)} of the side-table arms with SMALL rows or fewer. Counted (bounded)
-        only when the window is not small: a small window is read whole anyway."""
-        facets = {(arm.facet, arm.keys) for arm in arms if arm.facet}
-        if not facets or self._small(window):
-            return set()
-        selects, params = [], []
-        for number, (kind, keys) in enumerate(sorted(facets)):
-            selects.append(
-                f"SELECT {number}, COUNT(*) FROM (SELECT 1 FROM article_facet WHERE kind = ?"
-                f" AND key IN ({', '.join('?' * len(keys))}) LIMIT ?)"
-            )
-            params += [kind, *keys, self.SMALL + 1]
-        ordered = sorted(facets)
-        rows = db.execute_sql(" UNION ALL ".join(selects), params)
-        return {ordered[number] for number, size in rows if size <= self.SMALL}
-
     def _small(self, window):
         return window.size is not None and window.size <= self.SMALL
 
-    def _arm_sql(self, arm, window, reader_id, rare, limit, ordered=True):
+    def _arm_sql(self, arm, window, reader_id, limit, ordered=True):
         """(SELECT pmid, score …, params) for one arm: its best `limit`, or (not `ordered`)
         any `limit` of its papers, which is all counting needs."""
         if arm.fts:
             return self._text_sql(arm, window, reader_id, limit, ordered)
         where, params = self._window_sql(window)
         conditions, source_params = [where], []
-        if arm.facet and (arm.facet, arm.keys) in rare:
+        if arm.facet and (arm.facet, arm.keys) in window.rare and not self._small(window):
             source = (
                 "(SELECT DISTINCT pmid FROM article_facet WHERE kind = ? AND key IN "
                 f"({_marks(arm.keys)})) m CROSS JOIN article a ON a.pmid = m.pmid"
@@ -1756,7 +1760,7 @@ class _SQLiteIssueCandidates:
                 params += filter_params
         excluded, excluded_params = self._not_issued(reader_id)
         conditions.append(excluded)
-        sql = f"SELECT a.pmid AS pmid, NULL AS score FROM {source}"
+        sql = f"SELECT a.pmid AS pmid, NULL AS score, {self.READ} FROM {source}"
         if any(conditions):
             sql += " WHERE " + " AND ".join(c for c in conditions if c)
         params = [*source_params, *params, *excluded_params]
@@ -1780,15 +1784,16 @@ class _SQLiteIssueCandidates:
             inner = limit if not arm.filters else max(limit, self.MATCH_WINDOW)
             order = " ORDER BY score DESC" if ordered else ""
             sql = (
-                f"SELECT m.pmid AS pmid, m.score AS score FROM (SELECT rowid AS pmid, {score}"
-                f" AS score FROM article_search WHERE article_search MATCH ?{order} LIMIT ?) m"
+                f"SELECT m.pmid AS pmid, m.score AS score, {self.READ} FROM (SELECT rowid AS"
+                f" pmid, {score} AS score FROM article_search WHERE article_search MATCH ?{order}"
+                " LIMIT ?) m"
                 " CROSS JOIN article a ON a.pmid = m.pmid"
             )
             params = [*self.WEIGHTS, arm.fts, inner, *outer]
         else:
             sql = (
-                f"SELECT s.rowid AS pmid, {score} AS score FROM article_search s CROSS JOIN"
-                " article a ON a.pmid = s.rowid WHERE article_search MATCH ?"
+                f"SELECT s.rowid AS pmid, {score} AS score, {self.READ} FROM article_search s"
+                " CROSS JOIN article a ON a.pmid = s.rowid WHERE article_search MATCH ?"
             )
             params = [*self.WEIGHTS, arm.fts]
             if window.low is not None:
