@@ -153,7 +153,7 @@ def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_S
     arms = [(number, arm, strength) for number, interest in enumerate(interests)
             for arm, strength in arms_of(interest)]  # fmt: skip
     every = [arm for _, arm, _ in arms] + ([Arm(facet="pt", keys=STRONG_KEYS)] if beyond else [])
-    window = issue_candidates.plan(every, since, until)
+    window = issue_candidates.plan(since, until)
     reader_id = reader.id if reader is not None else None
     found, read = issue_candidates.best(every, window, reader_id, TEXT_MATCHES)
     strengths = {}  # pmid → {interest number: strength}
@@ -221,7 +221,7 @@ def matches(interests, since=None, until=None, reader=None):
     """How many papers of [since, until) match any of `interests` and are in none of the
     reader's issues: exact up to Issue.MATCHED_CAP, MATCHED_CAP + 1 for "more than"."""
     arms = [arm for interest in interests for arm, _ in arms_of(interest)]
-    window = issue_candidates.plan(arms, since, until)
+    window = issue_candidates.plan(since, until)
     reader_id = reader.id if reader is not None else None
     return issue_candidates.count(arms, window, reader_id, Issue.MATCHED_CAP)
 

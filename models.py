@@ -1631,75 +1631,56 @@ class Window:
     """The papers an issue draws on: added in [since, until) (None: unbounded). When `since`
     is given, `size` is how many there are (counted up to a cap) and `low`/`high` their
     lowest and highest PMID while the window is small: new PubMed records have new PMIDs,
-    so a rowid range narrows a full-text match to them. `rare` names the side-table arms
-    whose keys have SMALL rows or fewer."""
+    so a rowid range narrows a full-text match to them."""
 
     since: datetime.datetime | None
     until: datetime.datetime | None
     size: int | None = None
     low: int | None = None
     high: int | None = None
-    rare: frozenset = frozenset()  # (kind, keys) of the arms whose keys have few rows
 
 
 class _SQLiteIssueCandidates:
     """The journal's candidate queries (journal.py ranks what they return). Each arm of each
-    interest finds its best `limit` papers *inside the issue's window* and not in one of the
-    reader's earlier issues, in SQL, with an index, and the LIMIT in SQL. SQLite's planner
-    has no per-key statistics (a journal with 80 papers and "Journal Article" with 950,000
-    look alike), so the plan is chosen here from two bounded counts:
+    interest finds its papers *inside the issue's window* that are in none of the reader's
+    earlier issues, with an index and the LIMIT in SQL:
 
-    - a small window (a week's new papers): read the window by `added_at` and probe the
-      side table for each paper;
-    - else a rare key (few side-table rows): read its rows, then the papers;
-    - else (a common key over a large window): walk the papers newest first by `sort_date`
-      and probe; a common key fills the LIMIT after a short walk.
+    - a small window (a week's new papers, counted up to SMALL): the window is read by
+      `added_at` and each paper probes the side table, or, for a full-text arm, the MATCH
+      runs within the window's PMID range and ranks by bm25 (title weighted up, as search);
+    - a larger window, or the whole library (a first issue, a visitor's sample): the newest
+      matches by PMID (the order PubMed numbers its records in), read backwards from the
+      side table's primary key or the full-text index until the LIMIT is filled; bm25 is
+      computed for those only, so a heading or word carried by half the library costs what
+      a rare one does.
 
-    A full-text arm ranks by bm25 (title weighted up, as search does) within the window's
-    PMID range, or over the whole library when the issue draws on all of it."""
+    (SQLite's planner has no per-key statistics — a journal of 80 papers and "Journal
+    Article" with 950,000 look alike to it — hence the plans are spelled out here.)"""
 
-    SMALL = 20_000  # a window or a key's rows this many or fewer are read whole
+    SMALL = 20_000  # a window this many papers or fewer is read whole
     READ = "a.sort_date AS sort_date, a.publication_types AS types"  # what ranking reads
     WEIGHTS = (3.0, 1.0, 2.0, 2.0)
-    MATCH_WINDOW = 10_000  # best full-text matches a followed search's filters then narrow
+    MATCH_WINDOW = 10_000  # full-text matches a followed search's filters then narrow
 
-    def plan(self, arms, since, until):
-        """The Window of [since, until) for `arms`: its size and PMID range when `since` is
-        given, and which side-table arms are rare. One statement of bounded counts."""
-        facets = sorted({(arm.facet, arm.keys) for arm in arms if arm.facet})
-        selects, params = [], []
-        if since is not None:
-            where, params = self._window_sql(Window(since, until))
-            selects.append(
-                "SELECT -1, COUNT(*), MIN(pmid), MAX(pmid) FROM (SELECT a.pmid AS pmid FROM"
-                f" article a INDEXED BY article_added_at WHERE {where} LIMIT ?)"
-            )
-            params.append(self.SMALL + 1)
-        for number, (kind, keys) in enumerate(facets):
-            selects.append(
-                f"SELECT {number}, COUNT(*), NULL, NULL FROM (SELECT 1 FROM article_facet"
-                f" WHERE kind = ? AND key IN ({_marks(keys)}) LIMIT ?)"
-            )
-            params += [kind, *keys, self.SMALL + 1]
-        size = low = high = None
-        rare = set()
-        if selects:
-            for number, count, lowest, highest in db.execute_sql(
-                " UNION ALL ".join(selects), params
-            ):
-                if number == -1:
-                    size, low, high = count, lowest, highest
-                elif count <= self.SMALL:
-                    rare.add(facets[number])
-        if size is not None and size > self.SMALL:
+    def plan(self, since, until):
+        """The Window of [since, until): one indexed count when `since` is given."""
+        if since is None:
+            return Window(None, until)
+        where, params = self._window_sql(Window(since, until))
+        size, low, high = db.execute_sql(
+            "SELECT COUNT(*), MIN(pmid), MAX(pmid) FROM (SELECT a.pmid AS pmid FROM article a"
+            f" INDEXED BY article_added_at WHERE {where} LIMIT ?)",
+            [*params, self.SMALL + 1],
+        ).fetchone()
+        if size > self.SMALL:
             low = high = None
-        return Window(since, until, size, low, high, frozenset(rare))
+        return Window(since, until, size, low, high)
 
     def best(self, arms, window, reader_id, limit):
         """For each arm, {pmid: score} of its best `limit` papers in `window` that are in
         none of reader `reader_id`'s issues (None: no reader), and {pmid: (sort_date,
         publication types as JSON)} of them all, what ranking reads. Score: -bm25 (higher is
-        better) for a full-text arm, None for the others (newest first). One statement."""
+        better) for a full-text arm, None for the others. One statement."""
         selects, params = [], []
         for number, arm in enumerate(arms):
             sql, arm_params = self._arm_sql(arm, window, reader_id, limit)
@@ -1716,12 +1697,12 @@ class _SQLiteIssueCandidates:
     def count(self, arms, window, reader_id, cap):
         """How many papers of `window` match any arm and are in none of the reader's issues:
         exact up to `cap`, and more than `cap` when it says cap + 1. Each arm reads at most
-        cap + 1 of its papers, in any order (one over the cap proves the total is too)."""
+        cap + 1 of its papers (one over the cap proves the total is over it too)."""
         if not arms:
             return 0
         selects, params = [], []
         for arm in arms:
-            sql, arm_params = self._arm_sql(arm, window, reader_id, cap + 1, False)
+            sql, arm_params = self._arm_sql(arm, window, reader_id, cap + 1, ranked=False)
             selects.append(f"SELECT pmid FROM ({sql})")
             params += arm_params
         sql = f"SELECT COUNT(DISTINCT pmid) FROM ({' UNION ALL '.join(selects)})"
@@ -1732,79 +1713,62 @@ class _SQLiteIssueCandidates:
     def _small(self, window):
         return window.size is not None and window.size <= self.SMALL
 
-    def _arm_sql(self, arm, window, reader_id, limit, ordered=True):
-        """(SELECT pmid, score …, params) for one arm: its best `limit`, or (not `ordered`)
-        any `limit` of its papers, which is all counting needs."""
+    def _arm_sql(self, arm, window, reader_id, limit, ranked=True):
+        """(SELECT pmid, score, sort_date, types …, params) for one arm: at most `limit` of
+        its papers, the best when `ranked` (counting needs any)."""
         if arm.fts:
-            return self._text_sql(arm, window, reader_id, limit, ordered)
+            return self._text_sql(arm, window, reader_id, limit, ranked)
         where, params = self._window_sql(window)
-        conditions, source_params = [where], []
-        if arm.facet and (arm.facet, arm.keys) in window.rare and not self._small(window):
-            source = (
-                "(SELECT DISTINCT pmid FROM article_facet WHERE kind = ? AND key IN "
-                f"({_marks(arm.keys)})) m CROSS JOIN article a ON a.pmid = m.pmid"
-            )
-            source_params = [arm.facet, *arm.keys]
-        else:
-            index = "article_added_at" if self._small(window) else "article_sort_date"
-            source = f"article a INDEXED BY {index}"
-            if arm.facet:
-                conditions.append(
-                    "EXISTS (SELECT 1 FROM article_facet f WHERE f.kind = ? AND f.key IN "
-                    f"({_marks(arm.keys)}) AND f.pmid = a.pmid)"
-                )
-                params += [arm.facet, *arm.keys]
-            else:  # a followed search with filters only
-                filters, filter_params = search_index._filters_sql(arm.filters)
-                conditions.append(filters)
-                params += filter_params
         excluded, excluded_params = self._not_issued(reader_id)
-        conditions.append(excluded)
+        if arm.facet and not self._small(window):
+            source = "article_facet f CROSS JOIN article a ON a.pmid = f.pmid"
+            conditions = [f"f.kind = ? AND f.key IN ({_marks(arm.keys)})", where, excluded]
+            params = [arm.facet, *arm.keys, *params]
+            order = "f.pmid DESC"
+        else:
+            # A small window is read by when its papers came; else newest PMIDs first.
+            index = " INDEXED BY article_added_at" if self._small(window) else ""
+            source, order = f"article a{index}", "a.pmid DESC"
+            if arm.facet:
+                probe = ("EXISTS (SELECT 1 FROM article_facet f WHERE f.kind = ? AND f.key IN"
+                         f" ({_marks(arm.keys)}) AND f.pmid = a.pmid)")  # fmt: skip
+                probe_params = [arm.facet, *arm.keys]
+            else:  # a followed search with filters only
+                probe, probe_params = search_index._filters_sql(arm.filters)
+            conditions = [where, probe, excluded]
+            params = [*params, *probe_params]
         sql = f"SELECT a.pmid AS pmid, NULL AS score, {self.READ} FROM {source}"
         if any(conditions):
             sql += " WHERE " + " AND ".join(c for c in conditions if c)
-        params = [*source_params, *params, *excluded_params]
-        if ordered:
-            sql += " ORDER BY a.sort_date DESC, a.pmid DESC"
-        sql += " LIMIT ?"
-        return sql, [*params, limit]
+        if ranked:
+            sql += f" ORDER BY {order}"
+        return f"{sql} LIMIT ?", [*params, *excluded_params, limit]
 
-    def _text_sql(self, arm, window, reader_id, limit, ordered):
-        """A full-text arm: bm25 within the window (its PMID range when small), filters and
-        the reader's earlier issues applied in the same statement."""
-        score = "-bm25(article_search, ?, ?, ?, ?)"
+    def _text_sql(self, arm, window, reader_id, limit, ranked):
+        """A full-text arm: in a small window, the best by bm25 within its PMID range; else
+        the newest matches (rowid descending, which FTS5 reads in order and stops at the
+        LIMIT), bm25 computed for those. Filters and earlier issues in the same statement."""
         where, params = self._window_sql(window)
         filters, filter_params = search_index._filters_sql(arm.filters)
         excluded, excluded_params = self._not_issued(reader_id)
+        sql = (
+            f"SELECT s.rowid AS pmid, -bm25(article_search, ?, ?, ?, ?) AS score, {self.READ}"
+            " FROM article_search s CROSS JOIN article a ON a.pmid = s.rowid"
+            " WHERE article_search MATCH ?"
+        )
+        window_params, params = params, [*self.WEIGHTS, arm.fts]
+        if window.low is not None:
+            sql += " AND s.rowid BETWEEN ? AND ?"
+            params += [window.low, window.high]
         conditions = [c for c in (where, filters, excluded) if c]
-        outer = [*params, *filter_params, *excluded_params]
-        if window.since is None:
-            # The whole library: the MATCH runs alone with its LIMIT (a followed search's
-            # filters, applied after it, get a wider one), then the conditions.
-            inner = limit if not arm.filters else max(limit, self.MATCH_WINDOW)
-            order = " ORDER BY score DESC" if ordered else ""
-            sql = (
-                f"SELECT m.pmid AS pmid, m.score AS score, {self.READ} FROM (SELECT rowid AS"
-                f" pmid, {score} AS score FROM article_search WHERE article_search MATCH ?{order}"
-                " LIMIT ?) m"
-                " CROSS JOIN article a ON a.pmid = m.pmid"
-            )
-            params = [*self.WEIGHTS, arm.fts, inner, *outer]
-        else:
-            sql = (
-                f"SELECT s.rowid AS pmid, {score} AS score, {self.READ} FROM article_search s"
-                " CROSS JOIN article a ON a.pmid = s.rowid WHERE article_search MATCH ?"
-            )
-            params = [*self.WEIGHTS, arm.fts]
-            if window.low is not None:
-                sql += " AND s.rowid BETWEEN ? AND ?"
-                params += [window.low, window.high]
-            params += outer
         if conditions:
-            sql += (" AND " if " WHERE " in sql else " WHERE ") + " AND ".join(conditions)
-        if ordered:
+            sql += " AND " + " AND ".join(conditions)
+        params += window_params
+        if ranked and self._small(window):
             sql += " ORDER BY score DESC, pmid DESC"
-        return f"{sql} LIMIT ?", [*params, limit]
+        elif ranked:
+            sql += " ORDER BY s.rowid DESC"
+        return f"{sql} LIMIT ?", [*params, *filter_params, *excluded_params, limit]
 
     @staticmethod
     def _window_sql(window):
