@@ -1638,6 +1638,7 @@ class Window:
     size: int | None = None
     low: int | None = None
     high: int | None = None
+    dense: bool = False  # the PMID range holds few papers besides the window's own
 
 
 class _SQLiteIssueCandidates:
@@ -1658,12 +1659,15 @@ class _SQLiteIssueCandidates:
     Article" with 950,000 look alike to it — hence the plans are spelled out here.)"""
 
     SMALL = 20_000  # a window this many papers or fewer is read whole
+    DENSE = 4  # a PMID range with at most this many papers per paper of the window is read
+    MANY_KEYS = 50  # up to this many keys are each read newest first, then merged
     READ = "a.sort_date AS sort_date, a.publication_types AS types"  # what ranking reads
     WEIGHTS = (3.0, 1.0, 2.0, 2.0)
     MATCH_WINDOW = 10_000  # full-text matches a followed search's filters then narrow
 
     def plan(self, since, until):
-        """The Window of [since, until): one indexed count when `since` is given."""
+        """The Window of [since, until): two bounded counts when `since` is given (the
+        window's papers, and the papers in its PMID range)."""
         if since is None:
             return Window(None, until)
         where, params = self._window_sql(Window(since, until))
@@ -1673,8 +1677,15 @@ class _SQLiteIssueCandidates:
             [*params, self.SMALL + 1],
         ).fetchone()
         if size > self.SMALL:
-            low = high = None
-        return Window(since, until, size, low, high)
+            return Window(since, until, size)
+        dense = False
+        if size:
+            (spread,) = db.execute_sql(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM article WHERE pmid BETWEEN ? AND ? LIMIT ?)",
+                [low, high, self.DENSE * size + 1],
+            ).fetchone()
+            dense = spread <= self.DENSE * size
+        return Window(since, until, size, low, high, dense)
 
     def best(self, arms, window, reader_id, limit):
         """For each arm, {pmid: score} of its best `limit` papers in `window` that are in
@@ -1718,30 +1729,50 @@ class _SQLiteIssueCandidates:
         its papers, the best when `ranked` (counting needs any)."""
         if arm.fts:
             return self._text_sql(arm, window, reader_id, limit, ranked)
+        if arm.facet and (window.dense or not self._small(window)):
+            if 1 < len(arm.keys) <= self.MANY_KEYS:
+                # Each key's newest, merged: the newest of all are among them.
+                parts = [self._facet_sql(arm.facet, (key,), window, reader_id, limit, ranked)
+                         for key in arm.keys]  # fmt: skip
+                sql = " UNION ".join(f"SELECT * FROM ({sql})" for sql, _ in parts)
+                order = " ORDER BY pmid DESC" if ranked else ""
+                return f"{sql}{order} LIMIT ?", [p for _, ps in parts for p in ps] + [limit]
+            return self._facet_sql(arm.facet, arm.keys, window, reader_id, limit, ranked)
+        # A small window whose PMIDs are spread: its papers are read by when they came,
+        # each probing the side table (or a followed search's filters).
+        where, params = self._window_sql(window)
+        index = " INDEXED BY article_added_at" if self._small(window) else ""
+        if arm.facet:
+            probe = ("EXISTS (SELECT 1 FROM article_facet f WHERE f.kind = ? AND f.key IN"
+                     f" ({_marks(arm.keys)}) AND f.pmid = a.pmid)")  # fmt: skip
+            probe_params = [arm.facet, *arm.keys]
+        else:  # a followed search with filters only
+            probe, probe_params = search_index._filters_sql(arm.filters)
+        excluded, excluded_params = self._not_issued(reader_id)
+        conditions = " AND ".join(c for c in (where, probe, excluded) if c)
+        sql = f"SELECT a.pmid AS pmid, NULL AS score, {self.READ} FROM article a{index}"
+        sql += f" WHERE {conditions}" if conditions else ""
+        sql += " ORDER BY a.pmid DESC" if ranked else ""
+        return f"{sql} LIMIT ?", [*params, *probe_params, *excluded_params, limit]
+
+    def _facet_sql(self, kind, keys, window, reader_id, limit, ranked):
+        """The newest papers with side-table rows (kind, one of keys) in the window: the
+        primary key read backwards (within the window's PMID range when it is dense), each
+        paper checked against the window and the reader's issues until the LIMIT is met."""
         where, params = self._window_sql(window)
         excluded, excluded_params = self._not_issued(reader_id)
-        if arm.facet and not self._small(window):
-            source = "article_facet f CROSS JOIN article a ON a.pmid = f.pmid"
-            conditions = [f"f.kind = ? AND f.key IN ({_marks(arm.keys)})", where, excluded]
-            params = [arm.facet, *arm.keys, *params]
-            order = "f.pmid DESC"
-        else:
-            # A small window is read by when its papers came; else newest PMIDs first.
-            index = " INDEXED BY article_added_at" if self._small(window) else ""
-            source, order = f"article a{index}", "a.pmid DESC"
-            if arm.facet:
-                probe = ("EXISTS (SELECT 1 FROM article_facet f WHERE f.kind = ? AND f.key IN"
-                         f" ({_marks(arm.keys)}) AND f.pmid = a.pmid)")  # fmt: skip
-                probe_params = [arm.facet, *arm.keys]
-            else:  # a followed search with filters only
-                probe, probe_params = search_index._filters_sql(arm.filters)
-            conditions = [where, probe, excluded]
-            params = [*params, *probe_params]
-        sql = f"SELECT a.pmid AS pmid, NULL AS score, {self.READ} FROM {source}"
-        if any(conditions):
-            sql += " WHERE " + " AND ".join(c for c in conditions if c)
-        if ranked:
-            sql += f" ORDER BY {order}"
+        conditions = [f"f.kind = ? AND f.key IN ({_marks(keys)})"]
+        params = [kind, *keys, *params]
+        if window.dense:
+            conditions.append("f.pmid BETWEEN ? AND ?")
+            params = [kind, *keys, window.low, window.high, *params[1 + len(keys) :]]
+        conditions += [where, excluded]
+        sql = (
+            f"SELECT a.pmid AS pmid, NULL AS score, {self.READ} FROM article_facet f"
+            " CROSS JOIN article a ON a.pmid = f.pmid WHERE "
+            + " AND ".join(c for c in conditions if c)
+        )
+        sql += " ORDER BY f.pmid DESC" if ranked else ""
         return f"{sql} LIMIT ?", [*params, *excluded_params, limit]
 
     def _text_sql(self, arm, window, reader_id, limit, ranked):
