@@ -30,6 +30,7 @@ from peewee import IntegrityError, fn
 
 import search_query
 from models import Article, Interest, Issue, IssueEntry, db, search_index, utcnow
+from preferences import Preferences
 
 ISSUE_SIZE = 20  # papers filed under the reader's interests
 BEYOND_SIZE = 3  # papers from outside them
@@ -76,7 +77,13 @@ STRONG_DESIGN = 0.4  # "Beyond your field" only shows reviews and better
 # What ranking reads of a paper (never the abstract).
 # What ranking reads of a paper: not the abstract, nor the authors (costly to decode by the
 # thousand; a stored issue reads them for the page, a sample goes without).
-RANKED = (*(f for f in IssueEntry.LISTED if f is not Article.authors), Article.sort_date)
+# Feedback (preferences.py) reads the MeSH headings and keywords.
+RANKED = (
+    *(f for f in IssueEntry.LISTED if f is not Article.authors),
+    Article.sort_date,
+    Article.mesh,
+    Article.keywords,
+)
 
 
 @dataclass
@@ -114,10 +121,13 @@ def _date(sort_date):
         return datetime.date.min
 
 
-def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_SIZE):
+def assemble(
+    interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_SIZE, preferences=None
+):
     """The entries of an issue following `interests`, from the papers added in [since, until)
     (None: no bound), in table-of-contents order with positions 1, 2, 3 … Three queries: the
-    full-text matches of every text interest, the matching papers, the "beyond" candidates."""
+    full-text matches of every text interest, the matching papers, the "beyond" candidates.
+    `preferences` (preferences.Preferences, the reader's feedback) moves scores up or down."""
     interests = list(interests)
     strengths = _text_strengths(interests)
     journals = {i.value.lower(): n for n, i in enumerate(interests) if i.kind == "journal"}
@@ -150,7 +160,8 @@ def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_S
 
     ranked = _shared_out(
         sorted(
-            (_score(article, found, newest, interests) for article, found in matched), key=_order
+            (_score(article, found, newest, interests, preferences) for article, found in matched),
+            key=_order,
         ),
         size,
         share=max(3, math.ceil(size / max(1, len(interests)))),
@@ -160,7 +171,9 @@ def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_S
         sections.setdefault(entry.section, []).append(entry)
     entries = [entry for group in sections.values() for entry in group]
     if beyond:
-        outside = sorted((_score(article, {}, newest, interests) for article in others), key=_order)
+        outside = sorted(
+            (_score(article, {}, newest, interests, preferences) for article in others), key=_order
+        )
         entries += [entry for entry in outside if _design_of(entry) >= STRONG_DESIGN][:beyond]
     for position, entry in enumerate(entries, 1):
         entry.position = position
@@ -251,8 +264,9 @@ def _beyond_candidates(since, until, fields, exclude, wanted):
     return [article for article in query if article.pmid not in exclude]
 
 
-def _score(article, found, newest, interests):
-    """The paper as an Entry: its score, its section and the reason, in a few words."""
+def _score(article, found, newest, interests, preferences=None):
+    """The paper as an Entry: its score, its section and the reason, in a few words; the
+    reader's feedback (`preferences`) adds to the score and says so in the reason."""
     relevance = 1 - math.prod(1 - strength for strength in found.values())
     weight, label, kind = design(article.publication_types)
     score = (
@@ -269,6 +283,11 @@ def _score(article, found, newest, interests):
         parts.append(label[0].upper() + label[1:])
     if article.display_date:
         parts.append(article.display_date)
+    if preferences:
+        delta, phrase = preferences.adjust(article.mesh, article.keywords)
+        score += delta
+        if phrase:
+            parts.append(phrase)
     return Entry(article, section, round(score, 6), " · ".join(parts), beyond=not names)
 
 
@@ -311,7 +330,9 @@ def publish(user, now=None):
         return latest, False
     start, end = Issue.period_for(user.issue_frequency, now)
     since = latest.covers_until if latest else None
-    entries = assemble(interests, since=since, until=now)
+    # The reader's feedback so far ranks this issue; the issues already stored stay as they are.
+    preferences = Preferences.for_reader(user)
+    entries = assemble(interests, since=since, until=now, preferences=preferences)
     try:
         with db.atomic():
             issue = Issue.create(

@@ -21,6 +21,7 @@ from peewee import (
     BooleanField,
     Case,
     CharField,
+    Check,
     CompositeKey,
     DatabaseProxy,
     DateTimeField,
@@ -983,11 +984,13 @@ class IssueEntry(BaseModel):
 
     @classmethod
     def contents(cls, issues):
-        """The entries of `issues` (one issue or several) with their papers, in table-of-
-        contents order (unexecuted)."""
-        issue_ids = [issue.id for issue in issues] if isinstance(issues, list) else [issues.id]
+        """The entries of `issues` (one issue or several, all one reader's) with their papers
+        and the reader's `verdict` on each (Feedback), in table-of-contents order (unexecuted)."""
+        issues = issues if isinstance(issues, list) else [issues]
+        issue_ids = [issue.id for issue in issues]
+        reader = issues[0].user_id if issues else None
         return (
-            cls.select(cls, *cls.LISTED)
+            cls.select(cls, *cls.LISTED, Feedback.verdict_column(reader, cls.article))
             .join(Article)
             .where(cls.issue.in_(issue_ids))
             .order_by(cls.issue, cls.position)
@@ -995,9 +998,10 @@ class IssueEntry(BaseModel):
 
     @classmethod
     def for_reader(cls, entry_id, user):
-        """One entry of the reader's issues, with its issue and paper; None if not theirs."""
+        """One entry of the reader's issues, with its issue, paper and the reader's `verdict`;
+        None if not theirs."""
         return (
-            cls.select(cls, Issue, *cls.LISTED)
+            cls.select(cls, Issue, *cls.LISTED, Feedback.verdict_column(user, cls.article))
             .join(Issue)
             .switch(cls)
             .join(Article)
@@ -1007,15 +1011,76 @@ class IssueEntry(BaseModel):
 
     @classmethod
     def starred_by(cls, user):
-        """Every paper the reader starred in any issue, newest issue first (unexecuted)."""
+        """Every paper the reader starred in any issue, newest issue first, with the reader's
+        `verdict` on each (unexecuted)."""
         return (
-            cls.select(cls, Issue, *cls.LISTED)
+            cls.select(cls, Issue, *cls.LISTED, Feedback.verdict_column(user, cls.article))
             .join(Issue)
             .switch(cls)
             .join(Article)
             .where((Issue.user == user) & (cls.starred == True))  # noqa: E712
             .order_by(Issue.number.desc(), cls.position)
         )
+
+
+# --- what the reader tells the journal ---
+
+
+class Feedback(BaseModel):
+    """A reader's "More like this" (+1) or "Fewer like this" (−1) on a paper of their journal:
+    one verdict per reader and paper (a unique index), whichever issue it was given in. Later
+    issues rank by the reader's verdicts (preferences.py); stored issues never change."""
+
+    MORE, FEWER = 1, -1
+    # What the buttons send: "none" takes the verdict back.
+    VERDICTS = {"more": MORE, "fewer": FEWER, "none": 0}
+
+    user = ForeignKeyField(User, backref="feedback", on_delete="CASCADE")
+    article = ForeignKeyField(Article, backref="feedback", on_delete="CASCADE")
+    verdict = SmallIntegerField(constraints=[Check("verdict IN (-1, 1)")])
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "article"), True),)
+
+    @classmethod
+    def verdict_column(cls, reader, article_column):
+        """`verdict` (1, −1, or 0 for none) as a column of a query over a reader's papers: one
+        lookup in the unique index per row, folded into the query that reads them."""
+        found = cls.select(cls.verdict).where(
+            (cls.user == reader) & (cls.article == article_column)
+        )
+        return fn.COALESCE(found, 0).alias("verdict")
+
+    @classmethod
+    def set(cls, reader, article, verdict):
+        """Record `verdict` (MORE, FEWER, or 0 to take it back) on `article` for `reader`; the
+        newest verdict replaces any earlier one. Call inside a transaction."""
+        if not verdict:
+            cls.delete().where((cls.user == reader) & (cls.article == article)).execute()
+            return
+        cls.insert(user=reader, article=article, verdict=verdict, created_at=utcnow()).on_conflict(
+            conflict_target=[cls.user, cls.article],
+            update={cls.verdict: verdict, cls.created_at: utcnow()},
+        ).execute()
+
+    @classmethod
+    def rated_papers(cls, reader):
+        """(verdict, mesh, keywords) of every paper the reader rated (unexecuted tuples): what
+        their preferences are made of, in one query."""
+        return (
+            cls.select(cls.verdict, Article.mesh, Article.keywords)
+            .join(Article)
+            .where(cls.user == reader)
+            .order_by(cls.created_at, cls.id)
+            .tuples()
+        )
+
+    @classmethod
+    def reset(cls, reader):
+        """Forget every verdict the reader gave; returns how many there were. Call inside a
+        transaction."""
+        return cls.delete().where(cls.user == reader).execute()
 
 
 # --- the reader's library: stars and collections ---
@@ -1716,6 +1781,12 @@ def _migration_6():
     search_index.rebuild()
 
 
+def _migration_12():
+    # "More like this" / "Fewer like this" on the journal's papers (preferences.py).
+    # Independent of the other migrations: any order works.
+    db.create_tables([Feedback])
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -1725,6 +1796,7 @@ MIGRATIONS = {
     6: _migration_6,
     7: _migration_7,
     8: _migration_8,
+    12: _migration_12,
 }
 
 
