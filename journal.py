@@ -49,6 +49,7 @@ from models import (
     issue_candidates,
     utcnow,
 )
+from preferences import Preferences
 
 ISSUE_SIZE = 20  # papers filed under the reader's interests
 BEYOND_SIZE = 3  # papers from outside them
@@ -116,6 +117,7 @@ class Entry:
     starred: bool = False
     read_at: datetime.datetime | None = None
     names: list = field(default_factory=list)  # the interests it matches, strongest first
+    feedback: str | None = None  # "ranked up: you liked 3 papers on …"
 
 
 def design(publication_types):
@@ -144,18 +146,24 @@ def _date(sort_date):
         return datetime.date.min
 
 
-def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_SIZE, reader=None):
+def assemble(
+    interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_SIZE, reader=None,
+    preferences=None,
+):  # fmt: skip
     """The entries of an issue following `interests`, from the papers added in [since, until)
     (None: no bound) that are in none of `reader`'s earlier issues, in table-of-contents order
     with positions 1, 2, 3 … Each interest's candidates are found by index inside the window
-    and capped in SQL (models.issue_candidates); only they are read and ranked here."""
+    and capped in SQL (models.issue_candidates); only they are read and ranked here.
+    `preferences` (preferences.Preferences, the reader's feedback) moves scores up or down."""
     interests = list(interests)
     arms = [(number, arm, strength) for number, interest in enumerate(interests)
             for arm, strength in arms_of(interest)]  # fmt: skip
     every = [arm for _, arm, _ in arms] + ([Arm(facet="pt", keys=STRONG_KEYS)] if beyond else [])
     window = issue_candidates.plan(since, until)
     reader_id = reader.id if reader is not None else None
-    found, read = issue_candidates.best(every, window, reader_id, TEXT_MATCHES)
+    # Feedback ranks by headings and keywords: only then are they read for every candidate.
+    terms = bool(preferences)
+    found, read = issue_candidates.best(every, window, reader_id, TEXT_MATCHES, terms=terms)
     strengths = {}  # pmid → {interest number: strength}
     for (number, _, fixed), scores in zip(arms, found, strict=False):
         best = max((score for score in scores.values() if score is not None), default=0)
@@ -172,7 +180,7 @@ def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_S
 
     ranked = _shared_out(
         sorted(
-            (_score(candidate, found_, newest, interests) for candidate, found_ in matched),
+            (_score(c, found_, newest, interests, preferences) for c, found_ in matched),
             key=_order,
         ),
         size,
@@ -184,7 +192,7 @@ def assemble(interests, since=None, until=None, size=ISSUE_SIZE, beyond=BEYOND_S
     entries = [entry for group in sections.values() for entry in group]
     strong = []
     if beyond:
-        strong = sorted((_score(c, {}, newest, interests) for c in others), key=_order)
+        strong = sorted((_score(c, {}, newest, interests, preferences) for c in others), key=_order)
         strong = [entry for entry in strong if _design_of(entry) >= STRONG_DESIGN]
         strong = strong[: beyond * BEYOND_SPARE]
     # Only now the papers shown are read whole (the reasons give their dates).
@@ -211,10 +219,13 @@ class Candidate:
     pmid: int
     sort_date: str
     publication_types: list
+    mesh: list = None  # read for a reader's feedback only
+    keywords: list = None
 
     def __post_init__(self):
-        if isinstance(self.publication_types, str):  # as stored
-            self.publication_types = json.loads(self.publication_types)
+        for name in ("publication_types", "mesh", "keywords"):
+            if isinstance(getattr(self, name), str):  # as stored
+                setattr(self, name, json.loads(getattr(self, name)))
 
 
 def matches(interests, since=None, until=None, reader=None):
@@ -283,8 +294,9 @@ def _shared_out(ranked, size, share):
     return sorted(chosen, key=_order)
 
 
-def _score(candidate, found, newest, interests):
-    """The paper as an Entry: its score and section (the reason comes once it is chosen)."""
+def _score(candidate, found, newest, interests, preferences=None):
+    """The paper as an Entry: its score and section (the reason comes once it is chosen);
+    the reader's feedback (`preferences`) adds to the score, and the reason will say so."""
     relevance = 1 - math.prod(1 - strength for strength in found.values())
     weight, _, _ = design(candidate.publication_types)
     score = (
@@ -292,11 +304,16 @@ def _score(candidate, found, newest, interests):
         + WEIGHTS["design"] * weight
         + WEIGHTS["recency"] * recency(candidate.sort_date, newest)
     )
+    phrase = None
+    if preferences:
+        delta, phrase = preferences.adjust(candidate.mesh or [], candidate.keywords or [])
+        score += delta
     # Strongest match first; equal strengths keep the order the reader chose them in.
     order = sorted(found, key=lambda number: (-found[number], number))
     names = [interests[number].value for number in order]
     section = names[0] if names else IssueEntry.BEYOND
-    return Entry(candidate, section, round(score, 6), "", beyond=not names, names=names)
+    return Entry(candidate, section, round(score, 6), "", beyond=not names, names=names,
+                 feedback=phrase)  # fmt: skip
 
 
 def _reason(entry):
@@ -308,6 +325,8 @@ def _reason(entry):
         parts.append(label[0].upper() + label[1:])
     if article.display_date:
         parts.append(article.display_date)
+    if entry.feedback:
+        parts.append(entry.feedback)
     return " · ".join(parts)
 
 
@@ -350,7 +369,11 @@ def publish(user, now=None):
         return latest, False
     start, end = Issue.period_for(user.issue_frequency, now)
     since = latest.covers_until if latest else None
-    entries = assemble(interests, since=since, until=now, size=user.issue_size, reader=user)
+    preferences = Preferences.for_reader(user)
+    entries = assemble(
+        interests, since=since, until=now, size=user.issue_size, reader=user,
+        preferences=preferences,
+    )  # fmt: skip
     matched = matches(interests, since=since, until=now, reader=user)
     try:
         with db.atomic():

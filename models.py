@@ -22,6 +22,7 @@ from peewee import (
     BooleanField,
     Case,
     CharField,
+    Check,
     CompositeKey,
     DatabaseProxy,
     DateTimeField,
@@ -1016,11 +1017,13 @@ class IssueEntry(BaseModel):
 
     @classmethod
     def contents(cls, issues):
-        """The entries of `issues` (one issue or several) with their papers, in table-of-
-        contents order (unexecuted)."""
-        issue_ids = [issue.id for issue in issues] if isinstance(issues, list) else [issues.id]
+        """The entries of `issues` (one issue or several, all one reader's) with their papers
+        and the reader's `verdict` on each (Feedback), in table-of-contents order (unexecuted)."""
+        issues = issues if isinstance(issues, list) else [issues]
+        issue_ids = [issue.id for issue in issues]
+        reader = issues[0].user_id if issues else None
         return (
-            cls.select(cls, *cls.LISTED)
+            cls.select(cls, *cls.LISTED, Feedback.verdict_column(reader, cls.article))
             .join(Article)
             .where(cls.issue.in_(issue_ids))
             .order_by(cls.issue, cls.position)
@@ -1028,9 +1031,10 @@ class IssueEntry(BaseModel):
 
     @classmethod
     def for_reader(cls, entry_id, user):
-        """One entry of the reader's issues, with its issue and paper; None if not theirs."""
+        """One entry of the reader's issues, with its issue, paper and the reader's `verdict`;
+        None if not theirs."""
         return (
-            cls.select(cls, Issue, *cls.LISTED)
+            cls.select(cls, Issue, *cls.LISTED, Feedback.verdict_column(user, cls.article))
             .join(Issue)
             .switch(cls)
             .join(Article)
@@ -1040,15 +1044,76 @@ class IssueEntry(BaseModel):
 
     @classmethod
     def starred_by(cls, user):
-        """Every paper the reader starred in any issue, newest issue first (unexecuted)."""
+        """Every paper the reader starred in any issue, newest issue first, with the reader's
+        `verdict` on each (unexecuted)."""
         return (
-            cls.select(cls, Issue, *cls.LISTED)
+            cls.select(cls, Issue, *cls.LISTED, Feedback.verdict_column(user, cls.article))
             .join(Issue)
             .switch(cls)
             .join(Article)
             .where((Issue.user == user) & (cls.starred == True))  # noqa: E712
             .order_by(Issue.number.desc(), cls.position)
         )
+
+
+# --- what the reader tells the journal ---
+
+
+class Feedback(BaseModel):
+    """A reader's "More like this" (+1) or "Fewer like this" (−1) on a paper of their journal:
+    one verdict per reader and paper (a unique index), whichever issue it was given in. Later
+    issues rank by the reader's verdicts (preferences.py); stored issues never change."""
+
+    MORE, FEWER = 1, -1
+    # What the buttons send: "none" takes the verdict back.
+    VERDICTS = {"more": MORE, "fewer": FEWER, "none": 0}
+
+    user = ForeignKeyField(User, backref="feedback", on_delete="CASCADE")
+    article = ForeignKeyField(Article, backref="feedback", on_delete="CASCADE")
+    verdict = SmallIntegerField(constraints=[Check("verdict IN (-1, 1)")])
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "article"), True),)
+
+    @classmethod
+    def verdict_column(cls, reader, article_column):
+        """`verdict` (1, −1, or 0 for none) as a column of a query over a reader's papers: one
+        lookup in the unique index per row, folded into the query that reads them."""
+        found = cls.select(cls.verdict).where(
+            (cls.user == reader) & (cls.article == article_column)
+        )
+        return fn.COALESCE(found, 0).alias("verdict")
+
+    @classmethod
+    def set(cls, reader, article, verdict):
+        """Record `verdict` (MORE, FEWER, or 0 to take it back) on `article` for `reader`; the
+        newest verdict replaces any earlier one. Call inside a transaction."""
+        if not verdict:
+            cls.delete().where((cls.user == reader) & (cls.article == article)).execute()
+            return
+        cls.insert(user=reader, article=article, verdict=verdict, created_at=utcnow()).on_conflict(
+            conflict_target=[cls.user, cls.article],
+            update={cls.verdict: verdict, cls.created_at: utcnow()},
+        ).execute()
+
+    @classmethod
+    def rated_papers(cls, reader):
+        """(verdict, mesh, keywords) of every paper the reader rated (unexecuted tuples): what
+        their preferences are made of, in one query."""
+        return (
+            cls.select(cls.verdict, Article.mesh, Article.keywords)
+            .join(Article)
+            .where(cls.user == reader)
+            .order_by(cls.created_at, cls.id)
+            .tuples()
+        )
+
+    @classmethod
+    def reset(cls, reader):
+        """Forget every verdict the reader gave; returns how many there were. Call inside a
+        transaction."""
+        return cls.delete().where(cls.user == reader).execute()
 
 
 # --- the reader's library: stars and collections ---
@@ -1662,6 +1727,7 @@ class _SQLiteIssueCandidates:
     DENSE = 4  # a PMID range with at most this many papers per paper of the window is read
     MANY_KEYS = 50  # up to this many keys are each read newest first, then merged
     READ = "a.sort_date AS sort_date, a.publication_types AS types"  # what ranking reads
+    TERMS = "a.mesh AS mesh, a.keywords AS keywords"  # … and a reader's feedback
     WEIGHTS = (3.0, 1.0, 2.0, 2.0)
     MATCH_WINDOW = 10_000  # full-text matches a followed search's filters then narrow
 
@@ -1687,22 +1753,25 @@ class _SQLiteIssueCandidates:
             dense = spread <= self.DENSE * size
         return Window(since, until, size, low, high, dense)
 
-    def best(self, arms, window, reader_id, limit):
+    def best(self, arms, window, reader_id, limit, terms=False):
         """For each arm, {pmid: score} of its best `limit` papers in `window` that are in
         none of reader `reader_id`'s issues (None: no reader), and {pmid: (sort_date,
-        publication types as JSON)} of them all, what ranking reads. Score: -bm25 (higher is
-        better) for a full-text arm, None for the others. One statement."""
+        publication types[, MeSH, keywords when `terms`], as stored)} of them all, what
+        ranking reads. Score: -bm25 (higher is better) for a full-text arm, None for the
+        others. One statement."""
         selects, params = [], []
+        extra = ", mesh, keywords" if terms else ""
         for number, arm in enumerate(arms):
             sql, arm_params = self._arm_sql(arm, window, reader_id, limit)
-            selects.append(f"SELECT {number}, pmid, score, sort_date, types FROM ({sql})")
+            if terms:
+                sql = sql.replace(self.READ, f"{self.READ}, {self.TERMS}")
+            selects.append(f"SELECT {number}, pmid, score, sort_date, types{extra} FROM ({sql})")
             params += arm_params
         found, papers = [{} for _ in arms], {}
         if selects:
-            rows = db.execute_sql(" UNION ALL ".join(selects), params)
-            for number, pmid, score, sort_date, types in rows:
+            for number, pmid, score, *read in db.execute_sql(" UNION ALL ".join(selects), params):
                 found[number][pmid] = score
-                papers[pmid] = (sort_date, types)
+                papers[pmid] = read
         return found, papers
 
     def count(self, arms, window, reader_id, cap):
@@ -2000,6 +2069,12 @@ def _headings_only(pmid, mesh):
             "journal_iso": None, "issn": None}  # fmt: skip
 
 
+def _migration_12():
+    # "More like this" / "Fewer like this" on the journal's papers (preferences.py).
+    # Independent of the other migrations: any order works.
+    db.create_tables([Feedback])
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -2010,6 +2085,7 @@ MIGRATIONS = {
     7: _migration_7,
     8: _migration_8,
     11: _migration_11,
+    12: _migration_12,
 }
 
 

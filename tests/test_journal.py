@@ -871,7 +871,7 @@ def test_keyboard_controls_have_stable_ids(reader, client):
         ("/journal/issues", 2),  # the reader, the issues with their counts
         ("/journal/starred", 2),
         ("/journal/interests", 3),  # the reader, whether the terms are fresh, the interests
-        ("/journal/settings", 1),
+        ("/journal/settings", 2),  # the reader, what their feedback taught the journal
         ("/journal/interests/suggest?kind=mesh&q=neur", 3),  # the reader, terms, interests
     ],
 )

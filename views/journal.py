@@ -1,5 +1,6 @@
 """The Medical Journal of You: the reader's issues (latest, archive, starred), marking papers
-read and starred, the interests picker with its autocomplete, delivery settings, the Atom
+read and starred, "More like this" / "Fewer like this" (feedback that ranks later issues, and
+its reset), the interests picker with its autocomplete, delivery settings, the Atom
 feed, and a sample issue for visitors. Every route answers htmx with a fragment and anything
 else with a whole page (or a 303 after a POST), so the journal also works with JavaScript off.
 
@@ -17,6 +18,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     make_response,
     redirect,
     render_template,
@@ -28,7 +30,20 @@ from peewee import IntegrityError
 
 import journal
 import mail
-from models import Article, Interest, Issue, IssueEntry, Note, Star, Term, User, db, utcnow
+from models import (
+    Article,
+    Feedback,
+    Interest,
+    Issue,
+    IssueEntry,
+    Note,
+    Star,
+    Term,
+    User,
+    db,
+    utcnow,
+)
+from preferences import Preferences
 from views.render import fragment, page, wants_fragment
 
 bp = Blueprint("journal", __name__)
@@ -162,9 +177,14 @@ def _entry(entry_id, reader):
     return entry
 
 
-def _entry_answer(entry, focus):
+def _entry_answer(entry, focus, note=None):
+    """The entry in place for htmx, focus on the button pressed and `note` said (shown in the
+    entry, announced by the page's live region); otherwise back to the entry in its issue."""
     if wants_fragment():
-        return fragment("journal/_entry.html", entry=entry, interactive=True, focus=focus)
+        return fragment("journal/_entry.html", entry=entry, interactive=True, focus=focus,
+                        feedback_note=note)  # fmt: skip
+    if note:
+        flash(note)
     number = entry.issue.number
     return redirect(url_for("journal.issue", number=number, _anchor=f"entry-{entry.id}"), 303)
 
@@ -190,6 +210,31 @@ def star(entry_id):
     with db.atomic():
         Star.set(reader, entry.article_id, entry.starred)
     return _entry_answer(entry, "star")
+
+
+FEEDBACK_NOTES = {
+    Feedback.MORE: "Thanks — later issues will have more like this.",
+    Feedback.FEWER: "Thanks — later issues will have fewer like this.",
+    0: "Taken back: later issues will not rank by this paper.",
+}
+
+
+@bp.post("/journal/entries/<int:entry_id>/feedback")
+def feedback(entry_id):
+    """ "More like this" (verdict=more), "Fewer like this" (fewer) or neither (none): later
+    issues rank papers on the same subjects up or down; the entry comes back in place."""
+    reader = _reader()
+    entry = _entry(entry_id, reader)
+    verdict = Feedback.VERDICTS.get(request.form.get("verdict", ""))
+    if verdict is None:
+        abort(400, description="Choose “More like this” or “Fewer like this”.")
+    # Taking a verdict back is pressing its button again: focus stays on that button.
+    pressed = verdict or entry.verdict
+    with db.atomic():
+        Feedback.set(reader, entry.article_id, verdict)
+    entry.verdict = verdict
+    focus = "fewer" if pressed == Feedback.FEWER else "more"
+    return _entry_answer(entry, focus, note=FEEDBACK_NOTES[verdict])
 
 
 # --- interests ---
@@ -340,8 +385,30 @@ def _settings_form(reader):
 
 
 def _settings_page(form, status_code=200, **context):
-    context.update(form=form, frequencies=User.FREQUENCIES, sizes=User.ISSUE_SIZES)
+    # What the journal has learnt from the reader's feedback: one query.
+    learnt = Preferences.for_reader(current_user._get_current_object())
+    context.update(form=form, frequencies=User.FREQUENCIES, sizes=User.ISSUE_SIZES, learnt=learnt)
     return page("journal/settings.html", "settings", status_code, **context)
+
+
+@bp.post("/journal/feedback/reset")
+def reset_feedback():
+    """Forget every "More like this" / "Fewer like this": later issues rank as if none had been
+    given (issues already made stay as they are)."""
+    reader = _reader()
+    with db.atomic():
+        forgotten = Feedback.reset(reader)
+    notice = (
+        f"Feedback reset: the journal has forgotten the {forgotten} paper"
+        f"{'s' if forgotten != 1 else ''} you rated."
+        if forgotten
+        else "There was no feedback to forget."
+    )
+    if wants_fragment():
+        form = {"frequency": reader.issue_frequency, "email_issues": reader.email_issues}
+        return _settings_page(form, notice=notice, focus="learnt")
+    flash(notice)
+    return redirect(url_for("journal.settings", _anchor="learnt"), 303)
 
 
 @bp.post("/journal/feed-key")
