@@ -990,6 +990,8 @@ class MeshTreeNumber(BaseModel):
     """One place of a MeSH heading in the tree: `C14.280.067` is below `C14.280` (Heart
     Diseases), which is below `C14` (Cardiovascular Diseases). A heading can have several."""
 
+    # Ranges on `number` assume byte order, SQLite's default (BINARY). On PostgreSQL the
+    # column needs COLLATE "C": a locale's collation ignores the dots the ranges rely on.
     number = CharField(primary_key=True)
     descriptor = ForeignKeyField(MeshDescriptor, column_name="ui", backref="tree_numbers",
                                  on_delete="CASCADE")  # fmt: skip
