@@ -13,8 +13,8 @@ from pubmed import MalformedFile
 from pubmed.mesh import Descriptor, read_descriptors
 from tests.conftest import DATA, soup
 
-SAMPLE = DATA / "tipplerow_pubmed_mesh_desc_sample.xml"  # real: 5 records of MeSH 2020
-SLICE = DATA / "mesh_cardiovascular_slice.xml"  # 7 real C14 descriptors (see its header)
+SAMPLE = DATA / "mesh" / "tipplerow_pubmed_mesh_desc_sample.xml"  # real: 5 records of MeSH 2020
+SLICE = DATA / "mesh" / "mesh_cardiovascular_slice.xml"  # 7 real C14 descriptors (see its header)
 
 SAMPLE_DESCRIPTORS = [
     Descriptor("D000001", "Calcimycin", ("D03.633.100.221.173",),
