@@ -915,8 +915,11 @@ class MeshDescriptor(BaseModel):
         with db.atomic():
             MeshTreeNumber.delete().execute()
             cls.delete().execute()
-            for model, rows in ((cls, names), (MeshTreeNumber, numbers)):
-                fields = list(model._meta.sorted_fields)
+            tables = (
+                (cls, [cls.ui, cls.name, cls.key], names),
+                (MeshTreeNumber, [MeshTreeNumber.number, MeshTreeNumber.descriptor], numbers),
+            )
+            for model, fields, rows in tables:
                 for start in range(0, len(rows), 500):
                     model.insert_many(rows[start : start + 500], fields=fields).execute()
         return len(names), len(numbers)
@@ -937,7 +940,7 @@ class MeshDescriptor(BaseModel):
                 below_number,
                 on=(below_number.number > top_number.number.concat("."))
                 & (below_number.number < top_number.number.concat("/")),
-            )  # fmt: skip
+            )
             .join(cls, on=cls.ui == below_number.descriptor)
         )
         return top, query
@@ -997,7 +1000,7 @@ class MeshTreeNumber(BaseModel):
                                  on_delete="CASCADE")  # fmt: skip
 
     class Meta:
-        without_rowid = True  # the table is its index on `number`: one B-tree, not two
+        without_rowid = True  # rows live in the B-tree on `number`: no rowid table beside it
 
 
 class Issue(BaseModel):
