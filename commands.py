@@ -17,7 +17,7 @@ import importer
 import markup
 import models
 import pubmed
-from pubmed import eutils
+from pubmed import eutils, mesh
 
 DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
 
@@ -25,6 +25,7 @@ DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
 def init_app(app):
     for command in (
         init_db, import_files, fetch, load_demo, create_user, rerender_notes, trial, publish_issues,
+        import_mesh,
     ):  # fmt: skip
         app.cli.add_command(_one_line_errors(command))
 
@@ -128,6 +129,22 @@ def _import_with_progress(name, summary, index="auto"):
 
         importer.import_file(name, summary, on_read=advance, index=index)
         bar.update(size - bar.pos)
+
+
+@click.command("import-mesh")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_mesh(file):
+    """Store the MeSH tree from NLM's descriptor file (desc20XX.xml or .xml.gz, downloaded
+    from https://www.nlm.nih.gov/databases/download/mesh.html): following a heading then
+    follows the headings below it. A newer year's file replaces the tree; a malformed one
+    stops with its name and line and leaves the stored tree as it was."""
+    models.migrate()
+    try:
+        descriptors, numbers = models.MeshDescriptor.replace_tree(mesh.read_descriptors(file))
+    except IMPORT_ERRORS as error:
+        raise click.ClickException(_import_problem(file, error)) from None
+    click.echo(f"Stored {descriptors} MeSH descriptors, {numbers} tree numbers from {file}.")
 
 
 @click.command("fetch")

@@ -45,6 +45,7 @@ from models import (
     Interest,
     Issue,
     IssueEntry,
+    MeshDescriptor,
     db,
     issue_candidates,
     utcnow,
@@ -156,8 +157,9 @@ def assemble(
     and capped in SQL (models.issue_candidates); only they are read and ranked here.
     `preferences` (preferences.Preferences, the reader's feedback) moves scores up or down."""
     interests = list(interests)
+    narrower = _narrower(interests)
     arms = [(number, arm, strength) for number, interest in enumerate(interests)
-            for arm, strength in arms_of(interest)]  # fmt: skip
+            for arm, strength in arms_of(interest, narrower)]  # fmt: skip
     every = [arm for _, arm, _ in arms] + ([Arm(facet="pt", keys=STRONG_KEYS)] if beyond else [])
     window = issue_candidates.plan(since, until)
     reader_id = reader.id if reader is not None else None
@@ -231,19 +233,22 @@ class Candidate:
 def matches(interests, since=None, until=None, reader=None):
     """How many papers of [since, until) match any of `interests` and are in none of the
     reader's issues: exact up to Issue.MATCHED_CAP, MATCHED_CAP + 1 for "more than"."""
-    arms = [arm for interest in interests for arm, _ in arms_of(interest)]
+    narrower = _narrower(interests)
+    arms = [arm for interest in interests for arm, _ in arms_of(interest, narrower)]
     window = issue_candidates.plan(since, until)
     reader_id = reader.id if reader is not None else None
     return issue_candidates.count(arms, window, reader_id, Issue.MATCHED_CAP)
 
 
-def arms_of(interest):
+def arms_of(interest, narrower=None):
     """[(Arm, strength)] for an interest: how its papers are found (models.Arm) and how
     strongly each kind of match counts; strength None is the full-text score relative to the
-    best match. A MeSH heading counts fully as a major topic of the paper, less otherwise."""
+    best match. A MeSH heading counts fully as a major topic of the paper, less otherwise,
+    and matches its narrower headings too (`narrower`: MeshDescriptor.narrower_keys)."""
     kind, value = interest.kind, interest.value
     if kind == "mesh":
-        keys = mesh_keys(value)
+        keys = tuple(search_query.ascii_lower(key)
+                     for key in (narrower or {}).get(value.lower(), [value]))  # fmt: skip
         return [
             (Arm(facet="majr", keys=keys), MESH_MAJOR),
             (Arm(facet="mh", keys=keys), MESH_MINOR),
@@ -264,9 +269,11 @@ def arms_of(interest):
     return []
 
 
-def mesh_keys(heading):
-    """The side-table keys a followed MeSH heading matches: its own."""
-    return (search_query.ascii_lower(heading),)
+def _narrower(interests):
+    """{heading's key: keys it matches} for the MeSH interests, from the imported MeSH tree
+    (one query; none without MeSH interests)."""
+    headings = [interest.value for interest in interests if interest.kind == "mesh"]
+    return MeshDescriptor.narrower_keys(headings) if headings else {}
 
 
 def _facet_keys(article):

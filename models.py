@@ -794,6 +794,13 @@ class Interest(BaseModel):
         return cls.select().where(cls.user == user).order_by(cls.created_at, cls.id)
 
     @classmethod
+    def listed(cls, user):
+        """The reader's interests as the picker lists them, in one query: each has `narrower`,
+        how many MeSH headings are below it when it is a MeSH heading in the tree (else 0)."""
+        below = Case(None, [(cls.kind == "mesh", MeshDescriptor.narrower_count(cls.key))], 0)
+        return cls.of(user).select_extend(below.alias("narrower"))
+
+    @classmethod
     def for_reader(cls, interest_id, user):
         """One of the reader's interests, or None (someone else's is as good as missing)."""
         return cls.get_or_none((cls.id == interest_id) & (cls.user == user))
@@ -891,6 +898,121 @@ class Term(BaseModel):
                 fields = (cls.kind, cls.key, cls.name, cls.count)
                 cls.insert_many(rows[start : start + 500], fields=fields).execute()
         return True
+
+
+class MeshDescriptor(BaseModel):
+    """A MeSH heading from NLM's descriptor file (`import-mesh`), placed in the MeSH tree by
+    its tree numbers (MeshTreeNumber). Without an imported tree every query here answers as
+    if each heading stood alone, so headings match as they did before the tree."""
+
+    ui = CharField(primary_key=True)  # D000001
+    name = TextField()
+    # The name lowercased, as Interest.key and Term.key are. MeSH names are ASCII, so this is
+    # also SQLite's lower() of them (what article_facet's keys are).
+    key = TextField(index=True)
+
+    @classmethod
+    def replace_tree(cls, descriptors):
+        """The stored tree becomes `descriptors` (pubmed.mesh.Descriptor, e.g. a newer year's
+        file) in one transaction: an error while they are read leaves the old tree whole.
+        Returns (descriptors stored, tree numbers stored).
+
+        The file is read before the transaction starts, so the write lock is held for the
+        inserts (about a second for all of MeSH), not for the whole parse of a 300 MB file,
+        which would keep readers' notes waiting beyond the busy timeout."""
+        names, numbers = [], []
+        for descriptor in descriptors:
+            names.append((descriptor.ui, descriptor.name, descriptor.name.lower()))
+            numbers.extend((number, descriptor.ui) for number in descriptor.tree_numbers)
+        with db.atomic():
+            MeshTreeNumber.delete().execute()
+            cls.delete().execute()
+            tables = (
+                (cls, [cls.ui, cls.name, cls.key], names),
+                (MeshTreeNumber, [MeshTreeNumber.number, MeshTreeNumber.descriptor], numbers),
+            )
+            for model, fields, rows in tables:
+                for start in range(0, len(rows), 500):
+                    model.insert_many(rows[start : start + 500], fields=fields).execute()
+        return len(names), len(numbers)
+
+    @classmethod
+    def _tree_below(cls):
+        """(top, query): `top` an alias of this model, and a query joining each `top`
+        descriptor to every descriptor (this model) below it, for the caller to select from
+        and filter. Each tree number of `top` contributes the range of numbers that start with
+        it and a dot — `> 'C14.280.' AND < 'C14.280/'` ('/' is the character after '.') — an
+        index search on the tree number, never a scan."""
+        top, top_number = cls.alias("top"), MeshTreeNumber.alias("top_number")
+        below_number = MeshTreeNumber.alias("below_number")
+        query = (
+            top.select()
+            .join(top_number, on=top_number.descriptor == top.ui)
+            .join(
+                below_number,
+                on=(below_number.number > top_number.number.concat("."))
+                & (below_number.number < top_number.number.concat("/")),
+            )
+            .join(cls, on=cls.ui == below_number.descriptor)
+        )
+        return top, query
+
+    @classmethod
+    def narrower_keys(cls, names):
+        """{heading's key: [its key, then the keys of every narrower heading]} for the MeSH
+        headings `names` (any case), in one query: what a MeSH interest matches. A heading
+        that is not in the tree, or every heading when no tree was imported, maps to itself
+        alone. A descriptor in several places of the tree brings what is below each."""
+        found = {name.lower(): set() for name in names}
+        if not found:
+            return {}
+        top, query = cls._tree_below()
+        query = query.select(top.key, cls.key).where(top.key.in_(sorted(found))).distinct()
+        for key, below in query.tuples():
+            found[key].add(below)
+        return {key: [key, *sorted(below - {key})] for key, below in found.items()}
+
+    @classmethod
+    def narrower_counts(cls, names):
+        """{heading's key: how many headings are narrower than it} for `names` (any case), in
+        one query that counts without loading them; 0 for headings not in the tree."""
+        counts = {name.lower(): 0 for name in names}
+        if not counts:
+            return {}
+        top, query = cls._tree_below()
+        query = query.select(top.key, fn.COUNT(cls.ui.distinct())).where(
+            top.key.in_(sorted(counts))
+        )
+        counts.update(query.group_by(top.key).tuples())
+        return counts
+
+    @classmethod
+    def narrower_count(cls, key):
+        """How many headings are narrower than the heading whose key is `key` (a column of the
+        outer query: Interest.key, Term.key), as a subquery to select beside it — so a list
+        says it for each of its rows in the list's own query."""
+        top, query = cls._tree_below()
+        return query.select(fn.COUNT(cls.ui.distinct())).where(top.key == key)
+
+    @classmethod
+    def canonical(cls, text):
+        """How MeSH spells the heading `text` (any case), or None when it is not in the tree."""
+        descriptor = cls.select(cls.name).where(cls.key == text.strip().lower()).first()
+        return descriptor.name if descriptor else None
+
+
+class MeshTreeNumber(BaseModel):
+    """One place of a MeSH heading in the tree: `C14.280.067` is below `C14.280` (Heart
+    Diseases), which is below `C14` (Cardiovascular Diseases). A heading can have several."""
+
+    # Ranges on `number` assume byte order, SQLite's default (BINARY). On PostgreSQL the
+    # column needs COLLATE "C": a locale's collation ignores the dots the ranges rely on.
+    number = CharField(primary_key=True)
+    descriptor = ForeignKeyField(MeshDescriptor, column_name="ui", backref="tree_numbers",
+                                 on_delete="CASCADE")  # fmt: skip
+
+    class Meta:
+        without_rowid = True  # rows live in the B-tree on `number`: no rowid table beside it
 
 
 class Issue(BaseModel):
@@ -2075,6 +2197,12 @@ def _migration_12():
     db.create_tables([Feedback])
 
 
+def _migration_10():
+    # The MeSH tree (import-mesh), empty until an admin imports NLM's descriptor file.
+    # Independent of the others: nothing else reads or changes these tables.
+    db.create_tables([MeshDescriptor, MeshTreeNumber])
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -2084,6 +2212,7 @@ MIGRATIONS = {
     6: _migration_6,
     7: _migration_7,
     8: _migration_8,
+    10: _migration_10,
     11: _migration_11,
     12: _migration_12,
 }

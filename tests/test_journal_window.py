@@ -12,7 +12,7 @@ import importer
 import journal
 import models
 from models import Arm, Article, ArticleFacet, Interest, Issue, IssueEntry, User
-from tests.conftest import soup
+from tests.conftest import DATA, soup
 from tests.test_concurrency import renumbered_demo
 
 OLD = datetime.datetime(2026, 11, 2, 8, 0)  # when the library's first papers arrived
@@ -210,3 +210,26 @@ def test_every_plan_finds_what_the_papers_say(big_library, auth, tmp_path, small
             everything = set().union(*(plainly(arm, window, reader_id, 10**6) for arm in arms))
             assert candidates.count(arms, window, reader_id, 10**6) == len(everything)
             assert candidates.count(arms, window, reader_id, 20) == min(21, len(everything))
+
+
+# --- MeSH as a hierarchy ---
+
+
+def test_a_heading_brings_its_narrower_headings_once_the_tree_is_imported(app):
+    from pubmed.mesh import read_descriptors  # noqa: PLC0415
+
+    heart = [Interest(kind="mesh", value="Heart Diseases")]
+    cardiovascular = [Interest(kind="mesh", value="cardiovascular diseases")]
+    # No demo paper carries Heart Diseases itself: without the tree, nothing matches.
+    assert [e for e in journal.assemble(heart) if not e.beyond] == []
+    assert journal.matches(heart) == 0
+    slice_file = DATA / "mesh" / "mesh_cardiovascular_slice.xml"
+    models.MeshDescriptor.replace_tree(read_descriptors(slice_file))
+    # Myocardial Infarction (C14.280.647.500) is below Heart Diseases (C14.280).
+    entries = [e for e in journal.assemble(heart) if not e.beyond]
+    assert [(e.section, e.article.pmid) for e in entries] == [("Heart Diseases", 25440500)]
+    assert entries[0].reason.startswith("Matches Heart Diseases")
+    assert journal.matches(heart) == 1
+    # The top of the tree brings the paper filed under it and the one below.
+    found = {e.article.pmid for e in journal.assemble(cardiovascular) if not e.beyond}
+    assert found == {25179794, 25440500}

@@ -113,3 +113,31 @@ def test_migration_11_adds_headings_to_the_side_table_and_the_issue_size(app, au
         models.db.close()
     added = [q for q in queries if "ALTER TABLE" in q]
     assert len(added) == 2 and not [q for q in queries if "__tmp__" in q]
+
+
+def test_migration_10_adds_an_empty_mesh_tree_to_an_older_database(app, client, auth):
+    from tests.test_mesh import SLICE, store  # noqa: PLC0415
+
+    with app.app_context():
+        # A database from before the tree, whose reader already follows a heading.
+        models.db.execute_sql("DROP TABLE mesh_tree_number")
+        models.db.execute_sql("DROP TABLE mesh_descriptor")
+        models.Migration.delete().where(models.Migration.number == 10).execute()
+        user = auth.create()
+        models.User.update(full_access=True).where(models.User.id == user.id).execute()
+        models.Interest.create(user=user, kind="mesh", value="Cardiovascular Diseases",
+                               key="cardiovascular diseases")  # fmt: skip
+        assert models.migrate() == [10]
+        assert models.migrate() == []
+        # Empty until an admin imports a descriptor file: headings match as before.
+        assert models.MeshDescriptor.narrower_keys(["Cardiovascular Diseases"]) == {
+            "cardiovascular diseases": ["cardiovascular diseases"]
+        }
+        models.db.close()
+    auth.login()
+    assert soup(client.get("/journal/interests")).select(".interest-narrower") == []
+    with app.app_context():
+        store(SLICE)
+        models.db.close()
+    note = soup(client.get("/journal/interests")).select_one(".interest-narrower")
+    assert note.text == "includes 6 narrower headings"

@@ -36,6 +36,7 @@ from models import (
     Interest,
     Issue,
     IssueEntry,
+    MeshDescriptor,
     Note,
     Star,
     Term,
@@ -246,7 +247,7 @@ def _picker(reader, **state):
                "error": None, "notice": None, "autofocus": False}  # fmt: skip
     context.update(state)
     if "interests" not in context:
-        context["interests"] = list(Interest.of(reader))
+        context["interests"] = list(Interest.listed(reader))
     return context
 
 
@@ -269,11 +270,11 @@ def add_interest():
     else:
         kind, value = request.form.get("kind", ""), request.form.get("q", "")
     value = " ".join(value.split())
-    current = list(Interest.of(reader))
+    current = list(Interest.listed(reader))
     error = _interest_error(kind, value, current)
     if error is None:
         Term.refresh()
-        value = Term.canonical(kind, value) or value
+        value = Term.canonical(kind, value) or _mesh_spelling(kind, value) or value
         try:
             with db.atomic():
                 added = Interest.create(user=reader, kind=kind, value=value, key=value.lower())
@@ -285,9 +286,15 @@ def add_interest():
         return page("journal/interests.html", "interests", 422, **_picker(reader, **state))
     if wants_fragment():
         notice = f"Now following {added.kind_label.lower()} “{added.value}”."
-        state = {"interests": [*current, added], "kind": kind, "autofocus": True, "notice": notice}
+        # The list is read again rather than extended: it says what the new heading includes.
+        state = {"kind": kind, "autofocus": True, "notice": notice}
         return page("journal/interests.html", "interests", **_picker(reader, **state))
     return redirect(url_for("journal.interests", _anchor="interests"), 303)
+
+
+def _mesh_spelling(kind, value):
+    """A heading no paper carries yet, spelled as MeSH spells it (when the tree has it)."""
+    return MeshDescriptor.canonical(value) if kind == "mesh" else None
 
 
 def _interest_error(kind, value, current):
@@ -328,11 +335,19 @@ def _search_terms():
     q = " ".join(request.args.get("q", "").split())[: Interest.MAX_LENGTH]
     if not q:
         return kind, q, []
-    suggestions = list(Term.suggest(kind, q))
+    suggestions = list(_with_narrower(kind, Term.suggest(kind, q)))
     # Nothing found may mean new papers (or a new Pearl): look again once the terms are fresh.
     if not suggestions and Term.refresh():
-        suggestions = list(Term.suggest(kind, q))
+        suggestions = list(_with_narrower(kind, Term.suggest(kind, q)))
     return kind, q, suggestions
+
+
+def _with_narrower(kind, suggestions):
+    """MeSH suggestions (an unexecuted query) that each say how many headings are narrower
+    than them (`narrower`), in the same query: following one follows those too."""
+    if kind != "mesh":
+        return suggestions
+    return suggestions.select_extend(MeshDescriptor.narrower_count(Term.key).alias("narrower"))
 
 
 @bp.get("/journal/interests/suggest")
