@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from peewee import IntegrityError
 
+import clinical
 import search_query
 from models import (
     Arm,
@@ -259,6 +260,8 @@ def arms_of(interest, narrower=None):
         return [(Arm(facet="pt", keys=(search_query.ascii_lower(value),)), FIELD_MATCH)]
     if kind == "keyword":
         return [(Arm(fts=ArticleSearch.web_query('"' + value.replace('"', " ") + '"')), None)]
+    if kind == Interest.FILTER:
+        return [(arm, FIELD_MATCH) for arm in clinical.arms(value)]
     if kind == Interest.SEARCH:
         try:
             query = search_query.parse(value)

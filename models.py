@@ -775,7 +775,9 @@ class Interest(BaseModel):
     # A followed search (a query as typed in the search box) is made from the results page,
     # not the picker, so it stays out of KINDS (the picker's list).
     SEARCH = "search"
-    LABELS = {**KINDS, SEARCH: "Search"}
+    # A clinical filter (clinical.py: PubMed's Clinical Queries) is picked from a list.
+    FILTER = "filter"
+    LABELS = {**KINDS, SEARCH: "Search", FILTER: "Clinical filter"}
     MAX_PER_READER = 30
     MAX_LENGTH = 200
 

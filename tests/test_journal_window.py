@@ -233,3 +233,51 @@ def test_a_heading_brings_its_narrower_headings_once_the_tree_is_imported(app):
     # The top of the tree brings the paper filed under it and the one below.
     found = {e.article.pmid for e in journal.assemble(cardiovascular) if not e.beyond}
     assert found == {25179794, 25440500}
+
+
+# --- clinical filters ---
+
+
+def test_every_clinical_filter_is_a_valid_query_and_finds_its_kind_of_paper(app):
+    import clinical  # noqa: PLC0415
+
+    for name in clinical.FILTERS:
+        entries = journal.assemble([Interest(kind="filter", value=name)], beyond=0)
+        assert entries, name  # every filter finds something among the demo's 604 papers
+        assert {e.section for e in entries} == {name}
+    narrow = journal.assemble(
+        [Interest(kind="filter", value="Therapy (narrow)")], size=50, beyond=0
+    )
+    for entry in narrow:
+        text = " ".join([entry.article.title_text, *(entry.article.publication_types)]).lower()
+        record = Article.get_by_id(entry.article.pmid)
+        words = text + " " + " ".join(s["text"] for s in record.abstract).lower()
+        assert "randomized controlled trial" in text or all(
+            word in words for word in ("random", "control", "trial")
+        ), entry.article.pmid
+    assert journal.matches([Interest(kind="filter", value="Therapy (narrow)")]) >= len(narrow)
+    assert journal.assemble([Interest(kind="filter", value="No such filter")], beyond=0) == []
+
+
+def test_a_clinical_filter_is_followed_from_the_picker(app, auth, client):
+    reader = follower(auth, [])
+    auth.login(reader.email)
+    page = soup(client.get("/journal/interests"))
+    button = page.select_one("#interest-filters button[value='filter:Therapy (narrow)']")
+    assert button.text == "Follow Therapy (narrow)"
+    token = page.select_one("meta[name=csrf-token]")["content"]
+    added = client.post("/journal/interests", data={"csrf_token": token, "pick": button["value"]})
+    assert added.status_code == 303
+    assert [(i.kind, i.value) for i in Interest.of(reader)] == [("filter", "Therapy (narrow)")]
+    page = soup(client.get("/journal/interests"))
+    assert "Clinical filter" in page.select_one("#interest-list").text
+    assert "following" in page.select_one("#interest-filters").text
+    refused = client.post(
+        "/journal/interests", data={"csrf_token": token, "pick": "filter:Astrology (broad)"}
+    )
+    assert refused.status_code == 422
+    assert "There is no clinical filter called “Astrology (broad)”" in refused.text
+    Article.update(added_at=OLD).execute()  # the demo papers came before the issue
+    with at(THURSDAY):
+        issue, _ = journal.publish(User.get_by_id(reader.id))
+    assert {e.section for e in issue.entries if not e.beyond} == {"Therapy (narrow)"}

@@ -28,6 +28,7 @@ from flask import (
 from flask_login import current_user
 from peewee import IntegrityError
 
+import clinical
 import journal
 import mail
 from models import (
@@ -244,7 +245,8 @@ def feedback(entry_id):
 def _picker(reader, **state):
     """What the interests picker shows; `state` carries what was typed, an error, a message."""
     context = {"kinds": Interest.KINDS, "kind": "mesh", "q": "", "suggestions": [],
-               "error": None, "notice": None, "autofocus": False}  # fmt: skip
+               "error": None, "notice": None, "autofocus": False,
+               "filters": list(clinical.FILTERS)}  # fmt: skip
     context.update(state)
     if "interests" not in context:
         context["interests"] = list(Interest.listed(reader))
@@ -287,7 +289,8 @@ def add_interest():
     if wants_fragment():
         notice = f"Now following {added.kind_label.lower()} “{added.value}”."
         # The list is read again rather than extended: it says what the new heading includes.
-        state = {"kind": kind, "autofocus": True, "notice": notice}
+        state = {"kind": kind if kind in Interest.KINDS else "mesh", "autofocus": True,
+                 "notice": notice}  # fmt: skip
         return page("journal/interests.html", "interests", **_picker(reader, **state))
     return redirect(url_for("journal.interests", _anchor="interests"), 303)
 
@@ -299,7 +302,9 @@ def _mesh_spelling(kind, value):
 
 def _interest_error(kind, value, current):
     """Why the reader cannot follow this, in words; None when they can."""
-    if kind not in Interest.KINDS:
+    if kind == Interest.FILTER and value not in clinical.FILTERS:
+        return f"There is no clinical filter called “{value}”: pick one from the list."
+    if kind not in Interest.KINDS and kind != Interest.FILTER:
         return "Choose what to follow: a MeSH heading, a keyword, a journal or a publication type."
     if not value:
         return f"Type the {Interest.KINDS[kind].lower()} to follow."
