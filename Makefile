@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_notes.py
 	$(BIN)/python benchmarks/bench_pages.py
+	$(BIN)/python benchmarks/bench_journal.py
 
 lint: setup
 	$(BIN)/ruff check .
