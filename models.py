@@ -216,8 +216,8 @@ class Article(BaseModel):
     @classmethod
     def any_beyond(cls, key, older):
         """Whether a paper is older (or, `older` false, newer) than the key: one index probe."""
-        row = Tuple(cls.sort_date, cls.pmid)
-        return cls.select(cls.pmid).where(row < Tuple(*key) if older else row > Tuple(*key)).exists()
+        row, key = Tuple(cls.sort_date, cls.pmid), Tuple(*key)
+        return cls.select(cls.pmid).where(row < key if older else row > key).exists()
 
     @property
     def page_key(self):
@@ -1014,13 +1014,13 @@ class Term(BaseModel):
             best = names.get((kind, key))
             if best is None or (-n, name) < best:
                 names[(kind, key)] = (-n, name)
+        columns = ("kind", "key", "name", "count")
         with db.atomic():
             for model in (cls, TermSpelling, TermWord):
                 model.delete().execute()
-            bulk.insert_or_ignore("term_spelling", ("kind", "key", "name", "count"),
-                                  [(*s, n) for s, n in spellings.items()])  # fmt: skip
-            bulk.insert_or_ignore("term", ("kind", "key", "name", "count"),
-                                  [(*pair, names[pair][1], n) for pair, n in keys.items()])  # fmt: skip
+            bulk.insert_or_ignore("term_spelling", columns, [(*s, n) for s, n in spellings.items()])
+            terms = [(*pair, names[pair][1], n) for pair, n in keys.items()]
+            bulk.insert_or_ignore("term", columns, terms)
             TermWord.add(keys)
 
 
