@@ -915,27 +915,26 @@ class Term(BaseModel):
 
     @staticmethod
     def spellings_in(mesh, keywords, types, journal):
-        """The set of (kind, key, name) one paper carries, from its MeSH headings (dicts with
-        "name"), keywords, publication types (funding is not a study design: left out) and
-        journal title. A paper counts once for each key, and once for each spelling of it."""
-        found = set()
+        """The terms one paper carries, from its MeSH headings (dicts with "name"), keywords,
+        publication types (funding is not a study design: left out) and journal title, as
+        ({(kind, key): name}, [((kind, key), another name)]): a paper counts once for each
+        key, and once for each spelling of it (the list holds the rare second spellings).
+        Shaped so that a batch adds them up in Counter.update's C loop."""
+        found, more = {}, []
         limit = Interest.MAX_LENGTH
-        for heading in mesh:
-            name = (heading.get("name") or "").strip()
-            if name:
-                found.add(("mesh", name.lower()[:limit], name))
-        for value in keywords:
-            name = (value or "").strip()
-            if name:
-                found.add(("keyword", name.lower()[:limit], name))
-        for value in types:
-            name = (value or "").strip()
-            if name and not name.startswith("Research Support"):
-                found.add(("type", name.lower()[:limit], name))
-        name = (journal or "").strip()
-        if name:
-            found.add(("journal", name.lower()[:limit], name))
-        return found
+        names = [("mesh", heading.get("name")) for heading in mesh]
+        names += [("keyword", value) for value in keywords]
+        names += [("type", t) for t in types if t and not t.startswith("Research Support")]
+        names.append(("journal", journal))
+        for kind, value in names:
+            name = value.strip() if value else ""
+            if not name:
+                continue
+            pair = (kind, name.lower()[:limit])
+            first = found.setdefault(pair, name)
+            if first != name and (pair, name) not in more:
+                more.append((pair, name))
+        return found, more
 
     @classmethod
     def of_record(cls, record):
@@ -947,49 +946,58 @@ class Term(BaseModel):
     def stored(cls, pmids):
         """{pmid: its spellings_in} for the stored papers among `pmids` (what a re-import or a
         deletion takes away), read before they are overwritten."""
-        columns = (Article.pmid, Article.mesh, Article.keywords, Article.publication_types,
-                   Article.journal_title)  # fmt: skip
         pmids = list(pmids)
         if not pmids:
             return {}
+        columns = (Article.pmid, Article.mesh, Article.keywords, Article.publication_types,
+                   Article.journal_title)  # fmt: skip
         query = Article.select(*columns).where(Article.pmid.in_(pmids))
         return {
             pmid: cls.spellings_in(mesh, keywords, types, journal)
             for pmid, mesh, keywords, types, journal in query.tuples()
         }
 
+    @staticmethod
+    def _tally(added, removed=()):
+        """(papers per (kind, key), papers per ((kind, key), name)) of the papers `added`
+        less those `removed` (spellings_in values)."""
+        keys, spellings = Counter(), Counter()
+        for found, more in added:
+            keys.update(found.keys())  # keys: a dict would be read as counts
+            spellings.update(found.items())
+            if more:
+                spellings.update(more)
+        for found, more in removed:
+            keys.subtract(found.keys())
+            spellings.subtract(found.items())
+            spellings.subtract(more)
+        return keys, spellings
+
     @classmethod
     def apply(cls, added=(), removed=()):
-        """Count the papers `added` (one spellings_in set per paper) and take away those
+        """Count the papers `added` (spellings_in values, one per paper) and take away those
         `removed`, in the caller's transaction: spellings first (their counts name the term),
         then the terms; a term no paper carries any more goes, with its words and spellings,
         and a new term gets its words. A few bulk statements a batch."""
-        spellings, keys = Counter(), Counter()
-        for papers, sign in ((added, 1), (removed, -1)):
-            for found in papers:
-                for spelling in found:
-                    spellings[spelling] += sign
-                for pair in {(kind, key) for kind, key, _ in found}:
-                    keys[pair] += sign
+        keys, spellings = cls._tally(added, removed)
         spellings = {spelling: n for spelling, n in spellings.items() if n}
         proposed = {pair: None for pair, n in keys.items() if n}
-        for (kind, key, name), n in sorted(spellings.items()):  # sorted: ties go to the first
-            best = proposed.get((kind, key))
+        for (pair, name), n in spellings.items():
+            best = proposed.get(pair)
             if n < 0 or best == "":
-                proposed[(kind, key)] = ""  # lost a spelling: look the name up
-            elif best is None or n > best[1]:
-                proposed[(kind, key)] = (name, n)
+                proposed[pair] = ""  # lost a spelling: look the name up
+            elif best is None or n > best[1] or (n == best[1] and name < best[0]):
+                proposed[pair] = (name, n)
         if not proposed:
             return
-        gained = [(*s, n) for s, n in spellings.items() if n > 0]
-        lost = [(*s, n) for s, n in spellings.items() if n < 0]
+        gained = [(*pair, name, n) for (pair, name), n in spellings.items() if n > 0]
+        lost = [(*pair, name, n) for (pair, name), n in spellings.items() if n < 0]
         columns = ("kind", "key", "name", "count")
         bulk.add_counts("term_spelling", columns, ("kind", "key", "name"), gained)
         emptied = bulk.add_counts("term_spelling", columns, ("kind", "key", "name"), lost,
                                   returning=columns)  # fmt: skip
         bulk.delete_keys("term_spelling", columns[:3], [r[:3] for r in emptied if r[3] <= 0])
-        rows = [(kind, key, best[0] if best else "", keys[(kind, key)])
-                for (kind, key), best in proposed.items()]  # fmt: skip
+        rows = [(*pair, best[0] if best else "", keys[pair]) for pair, best in proposed.items()]
         after = bulk.add_counts("term", columns, ("kind", "key"), rows, also=cls.NAME_RULE,
                                 returning=("kind", "key", "count"))  # fmt: skip
         new = [(kind, key) for kind, key, count in after if count == keys[(kind, key)] > 0]
@@ -1003,22 +1011,20 @@ class Term(BaseModel):
         """Count every term again from the stored papers, in one pass and apart from `apply`
         (migration 9, `flask --app app rebuild-terms`): the repair should the counts ever
         drift. Holds the vocabulary in memory while it counts, as a full count must."""
-        spellings, keys = Counter(), Counter()
         columns = (Article.mesh, Article.keywords, Article.publication_types, Article.journal_title)
-        for mesh, keywords, types, journal in Article.select(*columns).tuples().iterator():
-            found = cls.spellings_in(mesh, keywords, types, journal)
-            spellings.update(found)
-            keys.update({(kind, key) for kind, key, _ in found})
+        papers = Article.select(*columns).tuples().iterator()
+        keys, spellings = cls._tally(cls.spellings_in(*paper) for paper in papers)
         names = {}
-        for (kind, key, name), n in spellings.items():
-            best = names.get((kind, key))
+        for (pair, name), n in spellings.items():
+            best = names.get(pair)
             if best is None or (-n, name) < best:
-                names[(kind, key)] = (-n, name)
+                names[pair] = (-n, name)
         columns = ("kind", "key", "name", "count")
         with db.atomic():
             for model in (cls, TermSpelling, TermWord):
                 model.delete().execute()
-            bulk.insert_or_ignore("term_spelling", columns, [(*s, n) for s, n in spellings.items()])
+            named = [(*pair, name, n) for (pair, name), n in spellings.items()]
+            bulk.insert_or_ignore("term_spelling", columns, named)
             terms = [(*pair, names[pair][1], n) for pair, n in keys.items()]
             bulk.insert_or_ignore("term", columns, terms)
             TermWord.add(keys)
