@@ -50,32 +50,10 @@ def index():
     if not (before or after) and number != 1:
         abort(404, description=f"There is no page {number} of papers: pages are no longer "
                                "numbered; start from the newest papers.")  # fmt: skip
-    total = LibraryStats.paper_count()
-    if before:
-        articles = Article.recent(per_page + 1, before=before)
-        if not articles:
-            abort(404, description="There are no papers older than that.")
-        newer = Article.any_beyond(articles[0].page_key, older=False)
-        older = len(articles) > per_page
-    else:
-        articles = Article.recent_after(after, per_page + 1) if after else []
-        newer = len(articles) > per_page
-        articles = articles[-per_page:]
-        if len(articles) < per_page:  # at the newest papers: the first page, full
-            articles, newer = Article.recent(per_page + 1), False
-            older = len(articles) > per_page
-        else:
-            older = Article.any_beyond(articles[-1].page_key, older=True)
-    articles = articles[:per_page]
+    total = LibraryStats.paper_count()  # kept by the import: no COUNT of the table
+    articles, newer, older = _recent_page(per_page, before, after)
     last_page = max(1, -(-total // per_page))
-    if not newer:
-        number = 1
-    elif not older:
-        number = last_page
-    elif "page" not in request.args:  # a cursor made by hand: which page is unknown
-        number = None
-    else:  # the position the link carried; papers come and go, so keep it in range
-        number = min(max(number, 2), max(last_page - 1, 2))
+    number = _position(number, newer, older, last_page)
     step = (lambda n: None) if number is None else (lambda n: number + n)
     return page(
         "articles/index.html",
@@ -87,6 +65,40 @@ def index():
         newer_url=_page_url(step(-1), after=articles[0].page_key) if newer else None,
         older_url=_page_url(step(1), before=articles[-1].page_key) if older else None,
     )
+
+
+def _recent_page(per_page, before, after):
+    """(papers, whether newer ones exist, whether older ones do) for the page that starts
+    before or after a key, or the first page: two queries at most. Fewer than a page newer
+    than `after` means the newest papers: the first page, whole."""
+    if before:
+        articles = Article.recent(per_page + 1, before=before)
+        if not articles:
+            abort(404, description="There are no papers older than that.")
+        newer = Article.any_beyond(articles[0].page_key, older=False)
+        return articles[:per_page], newer, len(articles) > per_page
+    if after:
+        articles = Article.recent_after(after, per_page + 1)
+        if len(articles) > per_page:
+            articles = articles[1:]
+            return articles, True, Article.any_beyond(articles[-1].page_key, older=True)
+        if len(articles) == per_page:
+            return articles, False, Article.any_beyond(articles[-1].page_key, older=True)
+    articles = Article.recent(per_page + 1)
+    return articles[:per_page], False, len(articles) > per_page
+
+
+def _position(number, newer, older, last_page):
+    """Which page this is, for "page 2 of 31": the first or the last when nothing lies
+    beyond it, else the number the link carried (kept in range: papers come and go), or
+    None for a cursor made by hand, with no number."""
+    if not newer:
+        return 1
+    if not older:
+        return last_page
+    if "page" not in request.args:
+        return None
+    return min(max(number, 2), max(last_page - 1, 2))
 
 
 def _cursor(name):
