@@ -873,7 +873,9 @@ class Term(BaseModel):
         names starting with it first, then the most used (unexecuted). Index ranges only
         (the term's key, TermWord's tails), never a scan, so it costs the same at any size;
         matching inside a word ("brill" for "Atrial Fibrillation") went with the scan, a
-        word's start ("fibr", "atrial fib") still matches. No text suggests nothing."""
+        word's start ("fibr", "atrial fib") still matches. No text suggests nothing.
+        (The ranges compare code points, as SQLite's BINARY does; on PostgreSQL the key and
+        tail columns will need COLLATE "C" for the same ranges.)"""
         key = text.strip().lower()
         if not key:
             return cls.select().where(SQL("0"))
