@@ -26,6 +26,7 @@ def init_app(app):
     for command in (
         init_db, import_files, fetch, load_demo, create_user, rerender_notes, trial, publish_issues,
         import_mesh,
+        rebuild_terms,
     ):  # fmt: skip
         app.cli.add_command(_one_line_errors(command))
 
@@ -238,7 +239,6 @@ def publish_issues(url):
     from views import journal  # noqa: PLC0415 - the web side renders and sends the emails
 
     models.migrate()
-    models.Term.refresh(force=True)
     with current_app.test_request_context(base_url=url):
         counts = journal.publish_all()
     issues, readers = counts["issues"], counts["readers"]
@@ -246,6 +246,19 @@ def publish_issues(url):
         f"Journal: {issues} new issue{'s' * (issues != 1)} for {readers} "
         f"reader{'s' * (readers != 1)}; {counts['emailed']} emailed."
     )
+
+
+@click.command("rebuild-terms")
+@with_appcontext
+def rebuild_terms():
+    """Count the interests picker's terms and the library's papers again from the stored
+    papers: a repair (every import and deletion keeps them current)."""
+    models.migrate()
+    with models.db.atomic():
+        models.LibraryStats.recount()
+        models.Term.rebuild()
+    terms = models.Term.select().count()
+    click.echo(f"Terms: {terms} counted over {models.LibraryStats.paper_count()} papers.")
 
 
 @click.group("trial")

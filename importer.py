@@ -1,6 +1,7 @@
 """Store what the PubMed readers yield: upsert by PMID, keep the search index in step (or
-rebuild it after a large import), apply deletions, and commit in batches (a failing batch
-commits nothing). A large file is read in a second process while this one stores."""
+rebuild it after a large import), the suggestions' terms and the paper count too, apply
+deletions, and commit in batches (a failing batch commits nothing). A large file is
+read in a second process while this one stores."""
 
 import gc
 import hashlib
@@ -21,6 +22,8 @@ from models import (
     Article,
     ArticleFacet,
     JSONField,
+    LibraryStats,
+    Term,
     article_count,
     db,
     html_to_text,
@@ -412,7 +415,8 @@ class _BatchWriter:
 
 
 def prepare_batch(batch):
-    """(rows by PMID, deleted PMIDs, counts so far) for one batch: the Python-side work."""
+    """(rows by PMID, deleted PMIDs, counts so far) for one batch: the Python-side work. Each
+    PMID's rows: the article row, its search text, its facet rows and its terms (Term)."""
     counts = Summary()
     rows, deletions = {}, []
     for item in batch:
@@ -426,7 +430,8 @@ def prepare_batch(batch):
         elif not item["title"]:
             counts.skip("without a title")
         else:
-            rows[item["pmid"]] = (article_row(item), search_row(item), ArticleFacet.rows_for(item))
+            rows[item["pmid"]] = (article_row(item), search_row(item), ArticleFacet.rows_for(item),
+                                  Term.of_record(item))  # fmt: skip
     return rows, deletions, counts
 
 
@@ -438,8 +443,8 @@ def store_batch(rows, deletions, counts, defer_index=False):
     with db.atomic("IMMEDIATE"):
         counts.deleted = Article.delete_pmids(set(deletions) - set(rows))
         existing = Article.hashes_for(rows)
-        changed, searchable, facets = [], [], []
-        for pmid, (row, search, facet_rows) in rows.items():
+        changed, searchable, facets, terms = [], [], [], []
+        for pmid, (row, search, facet_rows, term_rows) in rows.items():
             if pmid not in existing:
                 counts.added += 1
             elif existing[pmid] == row["record_hash"]:
@@ -450,10 +455,14 @@ def store_batch(rows, deletions, counts, defer_index=False):
             changed.append(row)
             searchable.append(search)
             facets += facet_rows
+            terms.append(term_rows)
+        replaced = [row["pmid"] for row in changed if row["pmid"] in existing]
+        old_terms = Term.stored(replaced)  # what the old versions counted, before the upsert
         Article.upsert_many(changed)
-        ArticleFacet.replace_for([row["pmid"] for row in changed if row["pmid"] in existing],
-                                 facets)  # fmt: skip
+        ArticleFacet.replace_for(replaced, facets)
         search_index.replace_many(searchable, defer=defer_index)
+        Term.apply(added=terms, removed=old_terms.values())
+        LibraryStats.add_papers(counts.added)
     return counts
 
 

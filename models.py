@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import shutil
+from collections import Counter
 
 from flask_login import UserMixin
 from peewee import (
@@ -34,6 +35,7 @@ from peewee import (
     SmallIntegerField,
     SqliteDatabase,
     TextField,
+    Tuple,
     fn,
 )
 from playhouse import db_url
@@ -181,9 +183,48 @@ class Article(BaseModel):
         return cls._meta.sorted_field_names
 
     @classmethod
-    def recent(cls):
-        """Articles newest first by publication date (unexecuted; the view pages it)."""
-        return cls.select().order_by(cls.sort_date.desc(), cls.pmid.desc())
+    def listed(cls):
+        """What a list of papers shows of each (never the abstract or the rest of the record)."""
+        return (cls.pmid, cls.title, cls.journal_title, cls.journal_abbrev, cls.pub_year,
+                cls.pub_month, cls.pub_day, cls.pub_date_text, cls.publication_types,
+                cls.authors, cls.sort_date)  # fmt: skip
+
+    # Keyset paging over (sort_date, pmid), newest first: a page starts after the last row of
+    # the one before, so no page counts or skips the rows above it (OFFSET reads them all).
+    # Written as row values, (sort_date, pmid) < (?, ?), which SQLite answers from the
+    # sort_date index (it holds the rowid, the PMID); `a < ? OR (a = ? AND b < ?)` scans.
+
+    @classmethod
+    def recent(cls, limit, before=None):
+        """Up to `limit` papers newest first (publication date, then PMID), those older than
+        the key `before` ((sort_date, pmid)) when given."""
+        query = cls.select(*cls.listed())
+        if before is not None:
+            query = query.where(Tuple(cls.sort_date, cls.pmid) < Tuple(*before))
+        return list(query.order_by(cls.sort_date.desc(), cls.pmid.desc()).limit(limit))
+
+    @classmethod
+    def recent_after(cls, after, limit):
+        """Up to `limit` papers just newer than the key `after`, newest first: the page
+        before the one that starts at `after`."""
+        query = (
+            cls.select(*cls.listed())
+            .where(Tuple(cls.sort_date, cls.pmid) > Tuple(*after))
+            .order_by(cls.sort_date, cls.pmid)
+            .limit(limit)
+        )
+        return list(query)[::-1]
+
+    @classmethod
+    def any_beyond(cls, key, older):
+        """Whether a paper is older (or, `older` false, newer) than the key: one index probe."""
+        row, key = Tuple(cls.sort_date, cls.pmid), Tuple(*key)
+        return cls.select(cls.pmid).where(row < key if older else row > key).exists()
+
+    @property
+    def page_key(self):
+        """(sort_date, pmid): where this paper stands in the list of recent papers."""
+        return (self.sort_date, self.pmid)
 
     @classmethod
     def for_page(cls, pmid, reader=None):
@@ -222,9 +263,15 @@ class Article(BaseModel):
         pmids = [pmid for pmid in pmids if pmid not in with_notes]
         if not pmids:
             return 0
-        search_index.delete(pmids)
-        ArticleFacet.delete().where(ArticleFacet.pmid.in_(pmids)).execute()
-        return cls.delete().where(cls.pmid.in_(pmids)).execute()
+        with db.atomic():
+            # The suggestions' counts and the library's size go down with the papers.
+            terms = Term.stored(pmids)
+            search_index.delete(pmids)
+            ArticleFacet.delete().where(ArticleFacet.pmid.in_(pmids)).execute()
+            removed = cls.delete().where(cls.pmid.in_(pmids)).execute()
+            Term.apply(removed=terms.values())
+            LibraryStats.add_papers(-removed)
+        return removed
 
     # --- what the page shows, derived from the stored record ---
 
@@ -814,45 +861,71 @@ class Interest(BaseModel):
 
 class Term(BaseModel):
     """Every MeSH heading, keyword, journal and publication type the papers carry, with how
-    many papers carry it: what the interests picker suggests. Rebuilt by refresh() when the
-    papers have changed, so a suggestion is one indexed lookup even on 100,000 papers."""
+    many papers carry it: what the interests picker suggests. The importer keeps it current
+    batch by batch (`apply`, in the batch's transaction): a stored paper adds its terms, a
+    replaced or deleted one takes its old terms away; `rebuild` counts everything again.
 
-    STAMP = "_stamp"  # one row whose name records which state of the papers the terms reflect
+    The name of a term is the spelling most papers use ("Atrial fibrillation" over "atrial
+    fibrillation"; ties go to the first in code-point order), as a full count would name it:
+    TermSpelling keeps a count per spelling, so the name stays right however papers come and
+    go, and `rebuild` gives the same table as the imports did. (Keeping the first spelling
+    seen would cost less, but a term's name would then depend on the order files came in.)"""
 
     kind = CharField()
     key = TextField()  # lowercased name: what suggestions match, and what merges spellings
     name = TextField()  # the spelling most papers use (keywords can be long)
-    count = IntegerField()
+    count = IntegerField()  # papers carrying the term, in any spelling
 
     class Meta:
         indexes = ((("kind", "key"), True),)
 
+    # The name after an import's upsert: unchanged when the spelling that gained most in the
+    # batch is already the name (it stays the commonest), else the commonest spelling now.
+    # A batch that takes spellings away proposes '' (never a name), so the name is looked up.
+    NAME_RULE = (
+        ', "name" = CASE WHEN excluded."name" = "term"."name" THEN "term"."name" ELSE COALESCE('
+        '(SELECT s."name" FROM "term_spelling" AS s WHERE s."kind" = "term"."kind" AND '
+        's."key" = "term"."key" ORDER BY s."count" DESC, s."name" LIMIT 1), "term"."name") END'
+    )
+
     @classmethod
     def suggest(cls, kind, text, limit=10):
-        """Terms of `kind` containing `text`, those starting with it first, then the most
-        used (unexecuted)."""
+        """Terms of `kind` whose name, or one of its words, starts with `text` (any case):
+        names starting with it first, then the most used (unexecuted). Index ranges only
+        (the term's key, TermWord's tails), never a scan, so it costs the same at any size;
+        matching inside a word ("brill" for "Atrial Fibrillation") went with the scan, a
+        word's start ("fibr", "atrial fib") still matches. No text suggests nothing.
+        (The ranges compare code points, as SQLite's BINARY does; on PostgreSQL the key and
+        tail columns will need COLLATE "C" for the same ranges.)"""
         key = text.strip().lower()
-        query = cls.select().where(cls.kind == kind)
-        if key:
-            query = query.where(cls.key.contains(key))
-        starts = Case(None, [(cls.key.startswith(key), 0)], 1)
-        return query.order_by(starts, cls.count.desc(), cls.key).limit(limit)
+        if not key:
+            return cls.select().where(SQL("0"))
+        end = key + "\U0010ffff"  # above every string that starts with `key`
+        named = cls.select(cls.key).where((cls.kind == kind) & (cls.key >= key) & (cls.key < end))
+        worded = TermWord.select(TermWord.key).where(
+            (TermWord.kind == kind) & (TermWord.tail >= key) & (TermWord.tail < end)
+        )
+        starts = Case(None, [((cls.key >= key) & (cls.key < end), 0)], 1)
+        return (
+            cls.select()
+            .where((cls.kind == kind) & cls.key.in_(named | worded))
+            .order_by(starts, cls.count.desc(), cls.key)
+            .limit(limit)
+        )
 
     @classmethod
     def counts_for(cls, kind, names):
-        """({lowercased name: how many papers carry it}, how many papers there were when the
-        terms were counted) for `names` of `kind`: one indexed query."""
+        """({lowercased name: how many papers carry it}, how many papers there are) for
+        `names` of `kind`: one indexed query (the size from LibraryStats, in a UNION)."""
         keys = [name.lower() for name in names]
-        query = cls.select(cls.kind, cls.key, cls.name, cls.count).where(
-            ((cls.kind == kind) & cls.key.in_(keys)) | (cls.kind == cls.STAMP)
-        )
+        terms = cls.select(cls.key, cls.count).where((cls.kind == kind) & cls.key.in_(keys))
+        size = LibraryStats.select(SQL("NULL"), LibraryStats.papers)
         counts, library_size = {}, 0
-        for row in query:
-            if row.kind == cls.STAMP:
-                size = row.name.split("|")[0]  # the stamp is "<papers>|<newest added_at>"
-                library_size = int(size) if size.isdigit() else 0
+        for key, count in (terms + size).tuples():
+            if key is None:
+                library_size = count
             else:
-                counts[row.key] = row.count
+                counts[key] = count
         return counts, library_size
 
     @classmethod
@@ -861,45 +934,200 @@ class Term(BaseModel):
         term = cls.get_or_none((cls.kind == kind) & (cls.key == text.strip().lower()))
         return term.name if term else None
 
+    # --- keeping the terms current ---
+
+    @staticmethod
+    def spellings_in(mesh, keywords, types, journal):
+        """The terms one paper carries, from its MeSH headings (dicts with "name"), keywords,
+        publication types (funding is not a study design: left out) and journal title, as
+        ({(kind, key): name}, [((kind, key), another name)]): a paper counts once for each
+        key, and once for each spelling of it (the list holds the rare second spellings).
+        Shaped so that a batch adds them up in Counter.update's C loop."""
+        found, more = {}, []
+        limit = Interest.MAX_LENGTH
+        names = [("mesh", heading.get("name")) for heading in mesh]
+        names += [("keyword", value) for value in keywords]
+        names += [("type", t) for t in types if t and not t.startswith("Research Support")]
+        names.append(("journal", journal))
+        for kind, value in names:
+            name = value.strip() if value else ""
+            if not name:
+                continue
+            pair = (kind, name.lower()[:limit])
+            first = found.setdefault(pair, name)
+            if first != name and (pair, name) not in more:
+                more.append((pair, name))
+        return found, more
+
     @classmethod
-    def refresh(cls, force=False):
-        """Rebuild the terms if papers were added or removed since the last rebuild (one
-        indexed query when nothing changed); returns whether it rebuilt. Re-imports that only
-        change a record's terms are picked up by `force` (publish-issues uses it)."""
-        stored = cls.select(cls.name).where(cls.kind == cls.STAMP).limit(1)
-        count, newest, last = Article.select(
-            fn.COUNT(Article.pmid), fn.MAX(Article.added_at), stored
-        ).scalar(as_tuple=True)
-        stamp = f"{count}|{newest}"
-        if stamp == last and not force:
-            return False
-        counts = {kind: {} for kind in Interest.KINDS}
+    def of_record(cls, record):
+        """spellings_in for a reader's record or an article row's decoded values."""
+        return cls.spellings_in(record["mesh"], record["keywords"], record["publication_types"],
+                                record["journal_title"])  # fmt: skip
+
+    @classmethod
+    def stored(cls, pmids):
+        """{pmid: its spellings_in} for the stored papers among `pmids` (what a re-import or a
+        deletion takes away), read before they are overwritten."""
+        pmids = list(pmids)
+        if not pmids:
+            return {}
+        columns = (Article.pmid, Article.mesh, Article.keywords, Article.publication_types,
+                   Article.journal_title)  # fmt: skip
+        query = Article.select(*columns).where(Article.pmid.in_(pmids))
+        return {
+            pmid: cls.spellings_in(mesh, keywords, types, journal)
+            for pmid, mesh, keywords, types, journal in query.tuples()
+        }
+
+    @staticmethod
+    def _tally(added, removed=()):
+        """(papers per (kind, key), papers per ((kind, key), name)) of the papers `added`
+        less those `removed` (spellings_in values)."""
+        keys, spellings = Counter(), Counter()
+        for found, more in added:
+            keys.update(found.keys())  # keys: a dict would be read as counts
+            spellings.update(found.items())
+            if more:
+                spellings.update(more)
+        for found, more in removed:
+            keys.subtract(found.keys())
+            spellings.subtract(found.items())
+            spellings.subtract(more)
+        return keys, spellings
+
+    @classmethod
+    def apply(cls, added=(), removed=()):
+        """Count the papers `added` (spellings_in values, one per paper) and take away those
+        `removed`, in the caller's transaction: spellings first (their counts name the term),
+        then the terms; a term no paper carries any more goes, with its words and spellings,
+        and a new term gets its words. A few bulk statements a batch."""
+        keys, spellings = cls._tally(added, removed)
+        spellings = {spelling: n for spelling, n in spellings.items() if n}
+        proposed = {pair: None for pair, n in keys.items() if n}
+        for (pair, name), n in spellings.items():
+            best = proposed.get(pair)
+            if n < 0 or best == "":
+                proposed[pair] = ""  # lost a spelling: look the name up
+            elif best is None or n > best[1] or (n == best[1] and name < best[0]):
+                proposed[pair] = (name, n)
+        if not proposed:
+            return
+        gained = [(*pair, name, n) for (pair, name), n in spellings.items() if n > 0]
+        lost = [(*pair, name, n) for (pair, name), n in spellings.items() if n < 0]
+        columns = ("kind", "key", "name", "count")
+        bulk.add_counts("term_spelling", columns, ("kind", "key", "name"), gained)
+        emptied = bulk.add_counts("term_spelling", columns, ("kind", "key", "name"), lost,
+                                  returning=columns)  # fmt: skip
+        bulk.delete_keys("term_spelling", columns[:3], [r[:3] for r in emptied if r[3] <= 0])
+        rows = [(*pair, best[0] if best else "", keys[pair]) for pair, best in proposed.items()]
+        after = bulk.add_counts("term", columns, ("kind", "key"), rows, also=cls.NAME_RULE,
+                                returning=("kind", "key", "count"))  # fmt: skip
+        new = [(kind, key) for kind, key, count in after if count == keys[(kind, key)] > 0]
+        gone = [(kind, key) for kind, key, count in after if count <= 0]
+        TermWord.add(new)
+        TermWord.remove(gone)
+        bulk.delete_keys("term", ("kind", "key"), gone)
+
+    @classmethod
+    def rebuild(cls):
+        """Count every term again from the stored papers, in one pass and apart from `apply`
+        (migration 9, `flask --app app rebuild-terms`): the repair should the counts ever
+        drift. Holds the vocabulary in memory while it counts, as a full count must."""
         columns = (Article.mesh, Article.keywords, Article.publication_types, Article.journal_title)
-        for mesh, keywords, types, journal in Article.select(*columns).tuples().iterator():
-            names = {
-                "mesh": [heading["name"] for heading in mesh],
-                "keyword": keywords,
-                # Funding is not a study design nobody follows.
-                "type": [kind for kind in types if not kind.startswith("Research Support")],
-                "journal": [journal] if journal else [],
-            }
-            for kind, values in names.items():
-                seen = counts[kind]
-                # One count per paper; each spelling counted, so the commonest one names the term.
-                for name in {value.strip() for value in values if value and value.strip()}:
-                    spellings = seen.setdefault(name.lower()[: Interest.MAX_LENGTH], {})
-                    spellings[name] = spellings.get(name, 0) + 1
-        rows = [(cls.STAMP, cls.STAMP, stamp, 0)]
-        for kind, terms in counts.items():
-            for key, spellings in terms.items():
-                name = min(spellings, key=lambda spelling: (-spellings[spelling], spelling))
-                rows.append((kind, key, name, sum(spellings.values())))
+        papers = Article.select(*columns).tuples().iterator()
+        keys, spellings = cls._tally(cls.spellings_in(*paper) for paper in papers)
+        names = {}
+        for (pair, name), n in spellings.items():
+            best = names.get(pair)
+            if best is None or (-n, name) < best:
+                names[pair] = (-n, name)
+        columns = ("kind", "key", "name", "count")
         with db.atomic():
-            cls.delete().execute()
-            for start in range(0, len(rows), 500):
-                fields = (cls.kind, cls.key, cls.name, cls.count)
-                cls.insert_many(rows[start : start + 500], fields=fields).execute()
-        return True
+            for model in (cls, TermSpelling, TermWord):
+                model.delete().execute()
+            named = [(*pair, name, n) for (pair, name), n in spellings.items()]
+            bulk.insert_or_ignore("term_spelling", columns, named)
+            terms = [(*pair, names[pair][1], n) for pair, n in keys.items()]
+            bulk.insert_or_ignore("term", columns, terms)
+            TermWord.add(keys)
+
+
+class TermSpelling(BaseModel):
+    """How many papers spell a term each way: what names the term (Term's docstring)."""
+
+    kind = CharField()
+    key = TextField()
+    name = TextField()
+    count = IntegerField()
+
+    class Meta:
+        table_name = "term_spelling"
+        primary_key = CompositeKey("kind", "key", "name")
+        without_rowid = True
+
+
+class TermWord(BaseModel):
+    """The rest of a term's key from each of its words but the first ("fibrillation" and
+    "atrial fibrillation" for "left atrial fibrillation"; "19" for "covid-19"), so a word's
+    start is a range of this primary key, as a name's start is of Term's key."""
+
+    kind = CharField()
+    tail = TextField()
+    key = TextField()
+
+    WORD = re.compile(r"\w+")
+
+    class Meta:
+        table_name = "term_word"
+        primary_key = CompositeKey("kind", "tail", "key")
+        without_rowid = True
+
+    @classmethod
+    def rows_for(cls, pairs):
+        """(kind, tail, key) for each word after the first of each (kind, key)."""
+        return [(kind, key[m.start() :], key) for kind, key in pairs
+                for m in cls.WORD.finditer(key) if m.start()]  # fmt: skip
+
+    @classmethod
+    def add(cls, pairs):
+        bulk.insert_or_ignore("term_word", ("kind", "tail", "key"), cls.rows_for(pairs))
+
+    @classmethod
+    def remove(cls, pairs):
+        bulk.delete_keys("term_word", ("kind", "tail", "key"), cls.rows_for(pairs))
+
+
+class LibraryStats(BaseModel):
+    """How many papers the library holds, kept by the importer and Article.delete_pmids in
+    the transaction that adds or removes them, so the home page shows it without counting:
+    SELECT COUNT(*) reads a whole table (16–40 ms at a million papers, more when cold)."""
+
+    id = IntegerField(primary_key=True)  # always 1: one library
+    papers = IntegerField(default=0)
+
+    class Meta:
+        table_name = "library_stats"
+
+    @classmethod
+    def paper_count(cls):
+        return cls.select(cls.papers).where(cls.id == 1).scalar() or 0
+
+    @classmethod
+    def add_papers(cls, change):
+        """Papers added (or, negative, removed): in the caller's transaction."""
+        if change:
+            cls.insert(id=1, papers=change).on_conflict(
+                conflict_target=[cls.id], update={cls.papers: cls.papers + change}
+            ).execute()
+
+    @classmethod
+    def recount(cls):
+        """Set the count from the table itself (migration 9, the repair command)."""
+        count = article_count()
+        cls.insert(id=1, papers=count).on_conflict(
+            conflict_target=[cls.id], update={cls.papers: count}
+        ).execute()
 
 
 class MeshDescriptor(BaseModel):
@@ -1528,6 +1756,47 @@ class _SQLiteBulk:
             sql = _SQLiteBulk._sql(table, tuple(columns), len(piece), None, (), verb)
             db.execute_sql(sql, [value for row in piece for value in row])
 
+    @staticmethod
+    @functools.cache
+    def _count_sql(table, columns, conflict, rows, also, returning):
+        one_row = "(" + ", ".join("?" * len(columns)) + ")"
+        names = ", ".join(f'"{c}"' for c in columns)
+        keys = ", ".join(f'"{c}"' for c in conflict)
+        sql = (
+            f'INSERT INTO "{table}" ({names}) VALUES {", ".join([one_row] * rows)} '
+            f'ON CONFLICT ({keys}) DO UPDATE SET "count" = "{table}"."count" + excluded."count"'
+            f"{also}"
+        )
+        if returning:
+            sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
+        return sql
+
+    def add_counts(self, table, columns, conflict, rows, also="", returning=()):
+        """INSERT `rows` (sequences in `columns` order, "count" last); a row already there
+        (the same `conflict` columns) adds the count to its own instead, and `also` sets more
+        (', "col" = expression'). Returns the `returning` columns of every row written."""
+        written = []
+        for piece in self._pieces(rows):
+            sql = _SQLiteBulk._count_sql(table, tuple(columns), tuple(conflict), len(piece),
+                                         also, tuple(returning))  # fmt: skip
+            cursor = db.execute_sql(sql, [value for row in piece for value in row])
+            if returning:
+                written += cursor.fetchall()
+        return written
+
+    @staticmethod
+    @functools.cache
+    def _delete_sql(table, columns, rows):
+        one_row = "(" + ", ".join("?" * len(columns)) + ")"
+        names = ", ".join(f'"{c}"' for c in columns)
+        return f'DELETE FROM "{table}" WHERE ({names}) IN (VALUES {", ".join([one_row] * rows)})'
+
+    def delete_keys(self, table, columns, keys):
+        """DELETE the rows of `table` whose `columns` hold one of `keys` (row values)."""
+        for piece in self._pieces(keys):
+            sql = _SQLiteBulk._delete_sql(table, tuple(columns), len(piece))
+            db.execute_sql(sql, [value for row in piece for value in row])
+
 
 bulk = _SQLiteBulk()
 
@@ -2140,6 +2409,16 @@ def _migration_8():
     db.execute_sql("CREATE INDEX IF NOT EXISTS article_doi_lower ON article (LOWER(doi))")
 
 
+def _migration_9():
+    # Issue 10, at a million papers: the library's size kept by the importer (the home page
+    # counted the table on every view), and the suggestions' terms kept by it batch by batch
+    # with their spellings and words (they were counted again in web requests); both filled
+    # here from the papers stored. Independent of migrations 10 to 12.
+    db.create_tables([LibraryStats, TermSpelling, TermWord])
+    LibraryStats.recount()
+    Term.rebuild()
+
+
 def _migration_6():
     # The search index reads its text from article_text (external content), so that a large
     # import can build it in one pass. On a database made before this migration the old index
@@ -2214,6 +2493,7 @@ MIGRATIONS = {
     6: _migration_6,
     7: _migration_7,
     8: _migration_8,
+    9: _migration_9,
     10: _migration_10,
     11: _migration_11,
     12: _migration_12,

@@ -1,15 +1,16 @@
 """Page and search latency on a big library: the home page (first and a deep page), a paper
-page, its similar papers and search, each against a bare fixed-string endpoint of the same
-server; and search against the raw FTS5 query it runs on (the bare cost of searching).
+page, its similar papers, the interests picker's suggestions (a prefix, a word's start, no
+match) and search, each against a bare fixed-string endpoint of the same server; and search
+against the raw FTS5 query it runs on (the bare cost of searching).
 
     .venv/bin/python benchmarks/bench_pages.py                    # 1,000,000 papers
     .venv/bin/python benchmarks/bench_pages.py --records 20000    # quick check
 
 The library is built once with Pearl's own import command from the synthetic corpus of
 bench_import.py and cached in benchmarks/.cache/ (about 8 GB at a million papers; delete the
-folder to get the space back). The server runs in a process of its own (werkzeug, threaded);
-requests are made one at a time over one keep-alive connection, so each latency is the
-server's alone.
+folder to get the space back); a cached library made by an older Pearl is migrated first.
+The server runs in a process of its own (werkzeug, threaded); requests are made one at a time
+over one keep-alive connection, so each latency is the server's alone.
 """
 
 import argparse
@@ -49,9 +50,14 @@ SERVER = textwrap.dedent(
 
 
 def library(records):
-    """The cached SQLite library of `records` papers, imported by `flask import` if missing."""
+    """The cached SQLite library of `records` papers, imported by `flask import` if missing
+    (the import counts the papers and the suggestions' terms as it goes). A cached one is
+    brought up to date first (`flask init-db`: migrations since it was made)."""
     path = CACHE / f"library_{records}.db"
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
     if path.exists():
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
+        subprocess.run([*flask, "init-db"], cwd=ROOT, env=env, check=True)
         return path
     source = corpus(records)
     partial = path.with_suffix(".partial.db")
@@ -59,9 +65,7 @@ def library(records):
         leftover.unlink()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{partial}"}
     started = time.perf_counter()
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
     subprocess.run([*flask, "import", str(source)], cwd=ROOT, env=env, check=True)
-    subprocess.run([*flask, "publish-issues"], cwd=ROOT, env=env, check=True)  # terms counted
     print(f"built {path.name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     sqlite3.connect(partial).execute("PRAGMA wal_checkpoint(TRUNCATE)").connection.close()
     partial.rename(path)
@@ -129,6 +133,31 @@ def raw_match(database, texts):
     return times
 
 
+def deep_page(database, size, per_page=20):
+    """The home page's URL halfway down the list, as its Older links lead there: the page
+    number and the cursor (sort date and PMID) of the paper just above it."""
+    number = max(2, size // per_page // 2)
+    date, pmid = (
+        sqlite3.connect(database)
+        .execute(
+            "SELECT sort_date, pmid FROM article ORDER BY sort_date DESC, pmid DESC "
+            "LIMIT 1 OFFSET ?",
+            ((number - 1) * per_page - 1,),
+        )
+        .fetchone()
+    )
+    return f"/?page={number}&before={date}.{pmid}"
+
+
+# The interests picker's autocomplete (htmx asks for it as the reader types): a name's
+# start, a word's start inside names ("Atrial Fibrillation", "Cystic Fibrosis"), no match.
+SUGGESTIONS = {
+    "suggest, prefix (htmx)": "/journal/interests/suggest?kind=mesh&q=card",
+    "suggest, word start (htmx)": "/journal/interests/suggest?kind=keyword&q=fibrill",
+    "suggest, no match (htmx)": "/journal/interests/suggest?kind=mesh&q=zqx",
+}
+
+
 def run(records, repeat, count):
     database = library(records)
     size = sqlite3.connect(database).execute("SELECT count(*) FROM article").fetchone()[0]
@@ -137,15 +166,17 @@ def run(records, repeat, count):
         .execute("SELECT pmid FROM article ORDER BY pmid LIMIT 1 OFFSET ?", (size // 2,))
         .fetchone()[0]
     )
+    deep = deep_page(database, size)
     process, port = start_server(database)
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port)
         bare, _ = latencies(connection, "/__bare", repeat)
         pages = {
             "home page": "/",
-            "home page, deep": f"/?page={max(1, size // 20 // 2)}",
+            "home page, deep": deep,
             "paper page": f"/articles/{some}",
             "similar papers (htmx)": f"/articles/{some}/similar",
+            **SUGGESTIONS,
         }
         print(f"{size:,} papers · {repeat} requests each · one client, keep-alive\n")
         print(f"{'what':<28} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'p95 / base':>11}")

@@ -1,6 +1,8 @@
 """The paper pages through the test client: the seed's parts from real data, page vs fragment,
 plaintext, citations, downloads and 404s."""
 
+import re
+
 import pytest
 
 import importer
@@ -94,22 +96,107 @@ def test_plaintext_is_the_readable_record(client):
     assert "<" not in text
 
 
+CURSOR_URL = r"/\?page=(\d+)&(before|after)=\d{4}-\d{2}-\d{2}\.\d+"
+
+
 def test_home_lists_recent_papers_paged(client, htmx):
     page = soup(client.get("/"))
     items = page.select(".article-summary")
     assert len(items) == 20
     assert page.select_one(".list-count").text == "604 papers · page 1 of 31"
+    assert page.find("a", rel="prev") is None
     older = page.find("a", rel="next")
-    assert older["href"] == "/?page=2"
-    second = soup(client.get("/?page=2"))
+    assert re.fullmatch(CURSOR_URL, older["href"]).groups() == ("2", "before")
+    assert older["hx-get"] == older["href"]
+    second = soup(client.get(older["href"]))
+    assert second.select_one(".list-count").text == "604 papers · page 2 of 31"
     assert second.select(".article-summary")[0].a["href"] != items[0].a["href"]
-    last = soup(client.get("/?page=31"))
+    assert second.find("a", rel="prev")["href"] == "/"  # page 1 is the newest papers
+    last = second
+    while last.find("a", rel="next"):
+        last = soup(client.get(last.find("a", rel="next")["href"]))
     assert len(last.select(".article-summary")) == 4
-    assert client.get("/?page=32").status_code == 404
-    fragment = htmx.get("/?page=2")
+    assert last.select_one(".list-count").text == "604 papers · page 31 of 31"
+    assert client.get("/?before=0000-01-01.0").status_code == 404  # past the oldest paper
+    fragment = htmx.get(older["href"])
     assert "HX-Request" in fragment.headers["Vary"]
     assert soup(fragment).find("html") is None
     assert soup(fragment).select_one("#article-list") is not None
+
+
+def list_pmids(page):
+    return [int(li.a["href"].rsplit("/", 1)[1]) for li in page.select(".article-summary")]
+
+
+def test_home_pager_walks_the_whole_library_forward_and_back(app, client):
+    with app.app_context():
+        newest_first = models.Article.select(models.Article.pmid).order_by(
+            models.Article.sort_date.desc(), models.Article.pmid.desc()
+        )
+        expected = [pmid for (pmid,) in newest_first.tuples()]
+        models.db.close()
+    forward, page = [], soup(client.get("/"))
+    while True:
+        forward.append(list_pmids(page))
+        number = len(forward)
+        assert page.select_one(".list-count").text == f"604 papers · page {number} of 31"
+        if page.find("a", rel="next") is None:
+            break
+        page = soup(client.get(page.find("a", rel="next")["href"]))
+    assert [pmid for pmids in forward for pmid in pmids] == expected  # no gap, no repeat
+    back = [list_pmids(page)]
+    while page.find("a", rel="prev") is not None:
+        newer = page.find("a", rel="prev")["href"]
+        if newer != "/":
+            assert re.fullmatch(CURSOR_URL, newer).groups() == (str(31 - len(back)), "after")
+        page = soup(client.get(newer))
+        back.append(list_pmids(page))
+    assert back[::-1] == forward  # the same pages, page for page
+
+
+def test_page_one_is_the_home_page_and_other_numbers_are_gone(client):
+    assert list_pmids(soup(client.get("/?page=1"))) == list_pmids(soup(client.get("/")))
+    old_bookmark = client.get("/?page=2")  # pages are reached from the newest, by cursor
+    assert old_bookmark.status_code == 404
+    assert "start from the newest papers" in old_bookmark.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "before=garbage",
+        "before=2016-02-10",
+        "before=2016-02-10.",
+        "before=2016-02-10.abc",
+        "before=2016-2-10.26850000",
+        "before=2016-02-10.100000000000000000000",  # past what the database can store
+        "after=.26850000",
+        "after=2016-02-10.26850000&before=2016-02-10.26850000",
+    ],
+)
+def test_a_malformed_cursor_is_a_real_404_page(client, query):
+    response = client.get(f"/?{query}")
+    assert response.status_code == 404
+    assert soup(response).find("html") is not None
+
+
+def test_a_cursor_made_by_hand_shows_its_place_without_a_page_number(app, client):
+    with app.app_context():
+        newest = models.Article.recent(21)
+        models.db.close()
+    older = soup(client.get(soup(client.get("/")).find("a", rel="next")["href"]))
+    twentieth, fifth = newest[19], newest[4]
+    # The link's cursor without the page number it carried: the same papers, no number.
+    bare = soup(client.get(f"/?before={twentieth.sort_date}.{twentieth.pmid}"))
+    assert list_pmids(bare) == list_pmids(older)
+    assert bare.select_one(".list-count").text == "604 papers"
+    assert bare.find("a", rel="prev")["href"].startswith("/?after=")
+    # Newer than a paper near the top (or than every paper): the first page, whole.
+    for cursor in (f"{fifth.sort_date}.{fifth.pmid}", "9999-12-31.1"):
+        top = soup(client.get(f"/?page=7&after={cursor}"))
+        assert list_pmids(top) == [article.pmid for article in newest[:20]]
+        assert top.select_one(".list-count").text == "604 papers · page 1 of 31"
+        assert top.find("a", rel="prev") is None
 
 
 def test_home_orders_newest_first(client):

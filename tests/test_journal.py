@@ -685,19 +685,14 @@ def test_another_readers_interest_cannot_be_removed(reader, client, auth):
     assert Interest.get_or_none(Interest.id == mine.id) is not None
 
 
-def test_terms_count_papers_and_refresh_only_when_papers_change(papers):
-    assert Term.refresh() is True
-    assert Term.refresh() is False  # nothing changed: one query, no rebuild
+def test_terms_count_papers_as_the_import_stored_them(papers):
+    # Kept by the import (see test_counts.py): nothing to refresh before a suggestion.
     assert Term.canonical("keyword", "ATRIAL FIBRILLATION") == "Atrial fibrillation"
     keyword = Term.get((Term.kind == "keyword") & (Term.key == "atrial fibrillation"))
     assert keyword.count == 10  # nine spelled "Atrial fibrillation", one "atrial fibrillation"
     assert Term.get((Term.kind == "type") & (Term.key == "review")).count == 40
     assert Term.canonical("type", "Research Support, Non-U.S. Gov't") is None  # funding
     assert Term.get((Term.kind == "journal") & (Term.key == "acta tropica")).count == 33
-    Article.update(added_at=datetime.datetime(2026, 11, 21)).where(
-        Article.pmid == 24997269
-    ).execute()
-    assert Term.refresh() is True
 
 
 # --- settings and the feed ---
@@ -870,7 +865,7 @@ def test_keyboard_controls_have_stable_ids(reader, client):
         ("/journal/issues/1", 3),  # the reader, the issue and its neighbours, its papers
         ("/journal/issues", 2),  # the reader, the issues with their counts
         ("/journal/starred", 2),
-        ("/journal/interests", 3),  # the reader, whether the terms are fresh, the interests
+        ("/journal/interests", 2),  # the reader, the interests (the import keeps the terms)
         ("/journal/settings", 2),  # the reader, what their feedback taught the journal
         ("/journal/interests/suggest?kind=mesh&q=neur", 3),  # the reader, terms, interests
     ],
@@ -878,7 +873,6 @@ def test_keyboard_controls_have_stable_ids(reader, client):
 def test_queries_per_page(reader, client, queries, path, most):
     with at(THURSDAY):
         client.get("/journal")
-        Term.refresh()
         queries.clear()
         response = client.get(path)
     assert response.status_code == 200
@@ -886,7 +880,6 @@ def test_queries_per_page(reader, client, queries, path, most):
 
 
 def test_autocomplete_queries(reader, client, queries):
-    Term.refresh()
     queries.clear()
     response = client.get(
         "/journal/interests/suggest?kind=mesh&q=neur", headers={"HX-Request": "true"}

@@ -8,7 +8,7 @@ import gzip
 import pytest
 
 import models
-from models import Interest, MeshDescriptor, MeshTreeNumber, Term, User
+from models import Interest, MeshDescriptor, MeshTreeNumber, User
 from pubmed import MalformedFile
 from pubmed.mesh import Descriptor, read_descriptors
 from tests.conftest import DATA, soup
@@ -362,8 +362,7 @@ def suggestion_texts(page):
 
 
 def test_mesh_suggestions_say_what_they_include(reader, mesh_tree, htmx, queries):
-    Term.refresh()
-    queries.clear()
+    queries.clear()  # the import keeps the terms current: nothing to refresh
     page = soup(htmx.get("/journal/interests/suggest?kind=mesh&q=cardiovascular"))
     assert len(queries) <= 2, queries  # the reader, the terms with what they include
     assert suggestion_texts(page) == [

@@ -3,6 +3,7 @@
 import importer
 import models
 from tests.conftest import DEMO_FILE, soup
+from tests.test_counts import NEW_FILE, assert_counts_are_full_counts, terms_snapshot
 
 RECORD_COLUMNS = (
     "languages",
@@ -141,3 +142,33 @@ def test_migration_10_adds_an_empty_mesh_tree_to_an_older_database(app, client, 
         models.db.close()
     note = soup(client.get("/journal/interests")).select_one(".interest-narrower")
     assert note.text == "includes 6 narrower headings"
+
+
+def before_migration_9():
+    """Take the open database back to how an older Pearl left it: no paper count, terms
+    without spellings or words, counted by the old refresh (a stamp row among them)."""
+    for table in ("library_stats", "term_spelling", "term_word"):
+        models.db.execute_sql(f"DROP TABLE {table}")
+    models.Term.delete().execute()
+    models.Term.insert(kind="_stamp", key="_stamp", name="604|2026-11-20", count=0).execute()
+    models.Term.insert(kind="mesh", key="humans", name="Humans", count=1).execute()  # stale
+    models.Migration.delete().where(models.Migration.number == 9).execute()
+
+
+def test_migration_9_counts_the_papers_and_terms_of_a_database_made_before_it(app, client):
+    with app.app_context():
+        kept_by_import = terms_snapshot()
+        before_migration_9()
+        assert models.migrate() == [9]
+        assert models.migrate() == []
+        assert terms_snapshot() == kept_by_import  # the stamp and the stale count gone
+        assert models.LibraryStats.paper_count() == 604
+        # From here on the import keeps them.
+        importer.import_file(NEW_FILE)
+        assert_counts_are_full_counts()
+        models.db.close()
+    page = soup(client.get("/"))
+    assert page.select_one(".list-count").text == "605 papers · page 1 of 31"
+    suggestions = soup(client.get("/journal/interests/suggest?kind=mesh&q=neopl",
+                                  headers={"HX-Request": "true"}))  # fmt: skip
+    assert suggestions.select("button.suggestion")[0]["value"] == "mesh:Neoplasm Transplantation"

@@ -1,14 +1,16 @@
 """The paper pages: the list of recent papers, one paper, its plaintext, citations and
 downloads in RIS, BibTeX and MEDLINE formats."""
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+import re
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 import citations
 import similar as similar_papers
-from models import Article, Note, Star
+from models import Article, LibraryStats, Note, Star
 from views import library
 from views.auth import signed_in_user
-from views.render import page, page_number, wants_fragment
+from views.render import LARGEST_ID, page, page_number, wants_fragment
 
 bp = Blueprint("articles", __name__)
 
@@ -32,24 +34,93 @@ def get_article(pmid, for_page=False):
     return article
 
 
+# Where a page of recent papers starts: "<sort date>.<PMID>" of the paper next to it.
+CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})\.(\d{1,19})")
+
+
 @bp.get("/")
 def index():
-    """The most recent papers, newest first, a page at a time."""
-    number = page_number()
+    """The most recent papers, newest first, a page at a time: ?before=CURSOR for older ones,
+    ?after=CURSOR for newer ones (keyset paging; ?page=N only says which page it is)."""
     per_page = current_app.config["ARTICLES_PER_PAGE"]
-    query = Article.recent()
-    total = query.count()
+    before, after = _cursor("before"), _cursor("after")
+    if before and after:
+        abort(404, description="A page of papers starts before one paper or after it, not both.")
+    number = page_number()
+    if not (before or after) and number != 1:
+        abort(404, description=f"There is no page {number} of papers: pages are no longer "
+                               "numbered; start from the newest papers.")  # fmt: skip
+    total = LibraryStats.paper_count()  # kept by the import: no COUNT of the table
+    articles, newer, older = _recent_page(per_page, before, after)
     last_page = max(1, -(-total // per_page))
-    if not 1 <= number <= last_page:
-        abort(404, description=f"There is no page {number} of papers.")
+    number = _position(number, newer, older, last_page)
+    step = (lambda n: None) if number is None else (lambda n: number + n)
     return page(
         "articles/index.html",
         "article_list",
-        articles=query.paginate(number, per_page),
+        articles=articles,
         page_number=number,
         last_page=last_page,
         total=total,
+        newer_url=_page_url(step(-1), after=articles[0].page_key) if newer else None,
+        older_url=_page_url(step(1), before=articles[-1].page_key) if older else None,
     )
+
+
+def _recent_page(per_page, before, after):
+    """(papers, whether newer ones exist, whether older ones do) for the page that starts
+    before or after a key, or the first page: two queries at most. Fewer than a page newer
+    than `after` means the newest papers: the first page, whole."""
+    if before:
+        articles = Article.recent(per_page + 1, before=before)
+        if not articles:
+            abort(404, description="There are no papers older than that.")
+        newer = Article.any_beyond(articles[0].page_key, older=False)
+        return articles[:per_page], newer, len(articles) > per_page
+    if after:
+        articles = Article.recent_after(after, per_page + 1)
+        if len(articles) > per_page:
+            articles = articles[1:]
+            return articles, True, Article.any_beyond(articles[-1].page_key, older=True)
+        if len(articles) == per_page:
+            return articles, False, Article.any_beyond(articles[-1].page_key, older=True)
+    articles = Article.recent(per_page + 1)
+    return articles[:per_page], False, len(articles) > per_page
+
+
+def _position(number, newer, older, last_page):
+    """Which page this is, for "page 2 of 31": the first or the last when nothing lies
+    beyond it, else the number the link carried (kept in range: papers come and go), or
+    None for a cursor made by hand, with no number."""
+    if not newer:
+        return 1
+    if not older:
+        return last_page
+    if "page" not in request.args:
+        return None
+    return min(max(number, 2), max(last_page - 1, 2))
+
+
+def _cursor(name):
+    """The (sort_date, pmid) key a ?before= or ?after= cursor names, None when absent; a
+    cursor that names no place in the list is a 404 page."""
+    text = request.args.get(name)
+    if text is None:
+        return None
+    found = CURSOR.fullmatch(text)
+    if found is None or int(found[2]) > LARGEST_ID:
+        abort(404, description=f"“{text}” is not a place in the list of papers.")
+    return found[1], int(found[2])
+
+
+def _page_url(number, before=None, after=None):
+    """The URL of page `number` (None: not known) of the list, which starts before or after
+    a paper's key. Page 1 is the newest papers, whatever came since: plain `/`."""
+    if number is not None and number <= 1:
+        return url_for("articles.index")
+    key = before or after
+    cursor = {"before" if before else "after": f"{key[0]}.{key[1]}"}
+    return url_for("articles.index", **({"page": number} if number else {}), **cursor)
 
 
 @bp.get("/articles/<int:pmid>")

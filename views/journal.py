@@ -258,7 +258,6 @@ def interests():
     """The interests picker: what the journal follows, and a search to add more."""
     reader = _reader()
     welcome = request.args.get("welcome") == "1"
-    Term.refresh()  # one query when no paper has come or gone since the last time
     return page("journal/interests.html", "interests", **_picker(reader, welcome=welcome))
 
 
@@ -275,7 +274,6 @@ def add_interest():
     current = list(Interest.listed(reader))
     error = _interest_error(kind, value, current)
     if error is None:
-        Term.refresh()
         value = Term.canonical(kind, value) or _mesh_spelling(kind, value) or value
         try:
             with db.atomic():
@@ -340,11 +338,8 @@ def _search_terms():
     q = " ".join(request.args.get("q", "").split())[: Interest.MAX_LENGTH]
     if not q:
         return kind, q, []
-    suggestions = list(_with_narrower(kind, Term.suggest(kind, q)))
-    # Nothing found may mean new papers (or a new Pearl): look again once the terms are fresh.
-    if not suggestions and Term.refresh():
-        suggestions = list(_with_narrower(kind, Term.suggest(kind, q)))
-    return kind, q, suggestions
+    # The importer keeps the terms current: nothing to count here, whatever the library's size.
+    return kind, q, list(_with_narrower(kind, Term.suggest(kind, q)))
 
 
 def _with_narrower(kind, suggestions):
