@@ -5,6 +5,7 @@ import shutil
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 import models
@@ -88,3 +89,20 @@ def signed_in(page, live_server, reader):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server}/")
     return page
+
+
+@pytest.fixture
+def on_trial(live_app, reader):
+    """The reader's 21-day trial has started."""
+    with live_app.app_context():
+        user = models.User.by_email(reader["email"])
+        user.start_trial()
+        user.save()
+        models.db.close()
+    return reader
+
+
+def wait_settled(page):
+    """Wait until htmx has settled: it wires up swapped-in controls as it settles, so act
+    after that, as a person would."""
+    expect(page.locator(".htmx-settling")).to_have_count(0)

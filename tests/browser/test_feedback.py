@@ -7,24 +7,18 @@ import pytest
 from playwright.sync_api import expect
 
 import models
+from tests.browser.conftest import wait_settled
 
 
 @pytest.fixture
-def following(live_app, reader):
+def following(live_app, on_trial):
     """The reader's trial has started and their journal follows a few terms."""
     with live_app.app_context():
-        user = models.User.by_email(reader["email"])
-        user.start_trial()
-        user.save()
+        user = models.User.by_email(on_trial["email"])
         for kind, value in [("keyword", "Atrial fibrillation"), ("mesh", "Lung Neoplasms")]:
             models.Interest.create(user=user, kind=kind, value=value, key=value.lower())
         models.db.close()
-    return reader
-
-
-def wait_settled(page):
-    # htmx wires up swapped-in controls as it settles; act after that, as a person would.
-    expect(page.locator(".htmx-settling")).to_have_count(0)
+    return on_trial
 
 
 def test_more_and_fewer_like_this_in_place(signed_in, live_server, following, console_errors):

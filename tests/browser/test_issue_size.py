@@ -3,25 +3,9 @@ from the picker's list, and reads an issue that says what it spared them."""
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
-import models
-
-
-@pytest.fixture
-def on_trial(live_app, reader):
-    """The reader's 21-day trial has started."""
-    with live_app.app_context():
-        user = models.User.by_email(reader["email"])
-        user.start_trial()
-        user.save()
-        models.db.close()
-    return reader
-
-
-def wait_settled(page):
-    expect(page.locator(".htmx-settling")).to_have_count(0)
+from tests.browser.conftest import wait_settled
 
 
 def test_a_smaller_issue_says_what_it_spared(signed_in, live_server, on_trial, console_errors):

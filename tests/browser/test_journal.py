@@ -2,26 +2,10 @@
 keyboard), removes one, reads the first issue, stars and marks a paper read in place; a
 visitor builds a sample issue."""
 
-import pytest
 from playwright.sync_api import expect
 
 import models
-
-
-@pytest.fixture
-def on_trial(live_app, reader):
-    """The reader's 21-day trial has started."""
-    with live_app.app_context():
-        user = models.User.by_email(reader["email"])
-        user.start_trial()
-        user.save()
-        models.db.close()
-    return reader
-
-
-def wait_settled(page):
-    # htmx wires up swapped-in controls as it settles; act after that, as a person would.
-    expect(page.locator(".htmx-settling")).to_have_count(0)
+from tests.browser.conftest import wait_settled
 
 
 def test_pick_interests_then_read_the_first_issue(signed_in, live_server, on_trial, console_errors):

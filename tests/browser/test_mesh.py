@@ -9,15 +9,12 @@ from tests.test_mesh import SLICE, store
 
 
 @pytest.fixture
-def on_trial_with_tree(live_app, reader):
+def on_trial_with_tree(live_app, on_trial):
     """The reader's trial has started, and an admin has imported a slice of the MeSH tree."""
     with live_app.app_context():
-        user = models.User.by_email(reader["email"])
-        user.start_trial()
-        user.save()
         store(SLICE)
         models.db.close()
-    return reader
+    return on_trial
 
 
 def test_following_a_heading_shows_its_narrower_headings(
