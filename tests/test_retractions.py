@@ -9,7 +9,7 @@ import importer
 import models
 import retractions
 from models import Article, Notice
-from tests.conftest import DATA
+from tests.conftest import DATA, soup
 
 CSV = DATA / "retraction-check_retractionwatch-sample.csv"
 NOTICE_FILES = ["retractobot_pubmed_retraction_notice.xml", "gemma_pubmed-retracted.xml",
@@ -132,3 +132,59 @@ def test_migration_14_fills_the_notices_of_papers_stored_before_it(samples):
     models.Migration.delete().where(models.Migration.number == 14).execute()
     assert models.migrate() == [14]
     assert notices() == before
+
+
+# --- the paper page ---
+
+
+def test_the_page_of_a_retracted_paper_says_so_near_the_title(samples, queries):
+    client = samples.test_client()
+    queries.clear()
+    page = soup(client.get("/articles/7914452"))
+    assert len(queries) <= 2, queries  # the paper with its notices, its notes
+    alert = page.find("section", id="paper-retraction")
+    title = page.find("h1")
+    assert alert is not None and alert in title.find_next_siblings("section")
+    assert alert.find_previous("h1") is title  # right after the title, before the abstract
+    assert alert["aria-labelledby"] == alert.h2["id"]
+    assert alert.h2.get_text() == "This paper has been retracted"
+    assert "Sep 1995" in alert.get_text()
+    link = alert.find("a")
+    assert link["href"] == "https://pubmed.ncbi.nlm.nih.gov/7550304/"
+    assert "Nat Genet. 1995 Sep;11(1):104" in link.get_text()
+
+
+def test_a_notice_page_links_back_to_the_paper_it_concerns(samples, tmp_path):
+    client = samples.test_client()
+    page = soup(client.get("/articles/27508352"))  # RETRACTION OF PUBLICATION, empty UI
+    section = page.find("section", id="paper-notice-of")
+    assert section.h2.get_text() == "This is a retraction notice"
+    assert section.find("a")["href"] == "https://pubmed.ncbi.nlm.nih.gov/26435620/"
+    # The erratum's page links the corrected paper here, by its title.
+    page = soup(client.get("/articles/38833988"))
+    assert page.find("section", id="paper-notice-of").find("a")["href"] == (
+        "https://pubmed.ncbi.nlm.nih.gov/33279609/"
+    )
+    renumbered = ('<PMID Version="1">35649368</PMID>', '<PMID Version="1">33279609</PMID>')
+    importer.import_file(write_variant(tmp_path, "metapub_35649368.xml", renumbered))
+    section = soup(client.get("/articles/38833988")).find("section", id="paper-notice-of")
+    assert section.find("a")["href"] == "/articles/33279609"
+    assert "in this Pearl" in section.get_text()
+
+
+def test_errata_and_updated_versions_are_listed(samples):
+    client = samples.test_client()
+    changes = soup(client.get("/articles/38147649")).find("section", id="paper-changes")
+    assert changes.h2.get_text() == "Corrections and updated versions"
+    assert "Correction (7 Jan 2025)" in changes.get_text()
+    assert changes.find("a")["href"] == "https://pubmed.ncbi.nlm.nih.gov/39705317/"
+    page = soup(client.get("/articles/39345789"))  # the journal version of a preprint
+    assert page.find("section", id="paper-notice-of").h2.get_text() == (
+        "This is an updated version of another paper"
+    )
+    assert page.find("section", id="paper-retraction") is None
+
+
+def test_a_paper_without_notices_has_no_notice_section(client):
+    page = soup(client.get("/articles/24997269"))
+    assert not page.select(".paper-alert, .paper-changes, .paper-notice-of")

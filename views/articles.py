@@ -6,6 +6,7 @@ import re
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 import citations
+import retractions
 import similar as similar_papers
 from models import Article, LibraryStats, Note, Star
 from views import library
@@ -126,7 +127,9 @@ def _page_url(number, before=None, after=None):
 @bp.get("/articles/<int:pmid>")
 def show(pmid):
     """One paper as the seed page shows it: citation, abstract, actions, notes, MeSH, and
-    the rest of the record (comments and corrections, funding, substances, identifiers)."""
+    the rest of the record (comments and corrections, funding, substances, identifiers);
+    near the title, its retraction or expression of concern, errata and updated versions,
+    or, for a notice, the paper it concerns."""
     return paper_page(get_article(pmid, for_page=True))
 
 
@@ -140,6 +143,7 @@ def paper_page(article, status=200, block="content", **notes_state):
         if reader is not None and not hasattr(article, "starred"):  # not read by for_page
             article.starred = Star.is_starred(reader, article)
         context.update(_citation_context(article, citations.DEFAULT_STYLE))
+        context["notice_state"] = retractions.state_of(article)
     return page("articles/show.html", block, status, **context)
 
 
