@@ -239,6 +239,8 @@ def read_csv(stream, name):
         raise MalformedFile(name, start, f"not CSV: {error}") from None
     except UnicodeDecodeError:
         raise MalformedFile(name, start, "not UTF-8 text") from None
+    finally:
+        text.detach()  # the stream is the caller's to close
 
 
 def _record(values, name, line):

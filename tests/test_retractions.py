@@ -188,3 +188,118 @@ def test_errata_and_updated_versions_are_listed(samples):
 def test_a_paper_without_notices_has_no_notice_section(client):
     page = soup(client.get("/articles/24997269"))
     assert not page.select(".paper-alert, .paper-changes, .paper-notice-of")
+
+
+# --- the Retraction Watch CSV: flask --app app import-retractions FILE.csv ---
+
+
+@pytest.fixture
+def watched(empty_app, tmp_path):
+    """Real records standing in for papers the CSV sample names: one renumbered to the
+    Wakefield paper's PMID (9500320), one to the expression of concern's (25187433), one
+    given (in capitals) the DOI of a paper the sample names by DOI only (Applied Physics A)."""
+    renumber = [
+        ("metapub_35649368.xml", "35649368", "9500320"),
+        ("metapub_38962805.xml", "38962805", "25187433"),
+    ]
+    with empty_app.app_context():
+        for name, old, new in renumber:
+            pmid = (f'<PMID Version="1">{old}</PMID>', f'<PMID Version="1">{new}</PMID>')
+            importer.import_file(write_variant(tmp_path, name, pmid))
+        doi = ("10.1073/pnas.2308706120", "10.1007/S00339-021-04827-9")
+        importer.import_file(write_variant(tmp_path, "metapub_38147649.xml", doi))
+        yield empty_app
+
+
+def test_import_retractions_matches_by_pmid_and_doi_and_rerunning_updates(watched):
+    cli = watched.test_cli_runner()
+    result = cli.invoke(args=["import-retractions", str(CSV)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\n") == 1
+    # 13 rows: 5 name the paper's PMID; the 8 without one, by DOI: 2 are the paper here.
+    assert result.output == (
+        f"{CSV}: 13 records: 7 added, 0 updated, 5 about papers in this library; skipped 6"
+        " without a PMID or a DOI found here, 0 of another nature.\n"
+    )
+    with watched.app_context():
+        stored = notices(source="retractionwatch")
+        assert (9500320, "retraction", 20137807, "retractionwatch") in stored
+        assert (9500320, "correction", 15016483, "retractionwatch") in stored
+        assert (25187433, "concern", 34551987, "retractionwatch") in stored
+        assert (38147649, "correction", None, "retractionwatch") in stored  # by DOI
+        assert (38147649, "retraction", None, "retractionwatch") in stored
+        # The notice and the paper share a PMID (row 71762): no notice link to itself.
+        assert (39566682, "retraction", None, "retractionwatch") in stored
+    again = cli.invoke(args=["import-retractions", str(CSV)])
+    assert "7 records" not in again.output and "0 added, 7 updated" in again.output
+    with watched.app_context():
+        assert notices(source="retractionwatch") == stored
+
+
+def test_the_page_shows_the_date_notice_and_reasons_retraction_watch_gives(watched):
+    with watched.app_context():
+        retractions.import_csv(CSV)
+    client = watched.test_client()
+    page = soup(client.get("/articles/9500320"))
+    alert = page.find("section", id="paper-retraction")
+    text = " ".join(alert.get_text().split())
+    assert "6 Feb 2010" in text
+    assert "Lancet. 2010 Feb 6. doi: 10.1016/S0140-6736(10)60175-4" in text
+    assert "Falsification/Fabrication of Data; Investigation by Company/Institution" in text
+    assert alert.find("a")["href"] == "https://pubmed.ncbi.nlm.nih.gov/20137807/"
+    changes = page.find("section", id="paper-changes")
+    assert "Correction (6 Mar 2004)" in changes.get_text()
+    assert "Updated to Retraction" in changes.get_text()
+    concern = soup(client.get("/articles/25187433")).find("section", id="paper-concern")
+    assert concern.h2.get_text() == "Expression of concern about this paper"
+    assert "Concerns/Issues about Image" in concern.get_text()
+    # The malformed notice DOI is kept as written; the link goes by the notice's PMID.
+    assert concern.find("a")["href"] == "https://pubmed.ncbi.nlm.nih.gov/34551987/"
+    # Matched by DOI only, with no PMID for the notice: the link is the notice's DOI.
+    alert = soup(client.get("/articles/38147649")).find("section", id="paper-retraction")
+    assert alert.find("a")["href"] == "https://doi.org/10.1007/s00339-025-08780-9"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [lambda b: b, lambda b: b.replace(b"\r\n", b"\n"), lambda b: b"\xef\xbb\xbf" + b],
+    ids=["crlf-as-published", "lf", "byte-order-mark"],
+)
+def test_line_endings_and_byte_order_mark_read_alike(empty_app, tmp_path, variant):
+    path = tmp_path / "rw.csv"
+    path.write_bytes(variant(CSV.read_bytes()))
+    with open(path, "rb") as stream:
+        records = list(retractions.read_csv(stream, path))
+    assert len(records) == 13
+    wakefield = next(r for r in records if r["origin"] == 4036)
+    assert wakefield["pmid"] == 9500320 and wakefield["doi"] == "10.1016/s0140-6736(97)11096-0"
+    assert wakefield["date"] == "2010-02-06" and wakefield["nature"] == "retraction"
+    concern = next(r for r in records if r["origin"] == 32545)
+    assert concern["nature"] == "concern"
+    assert concern["notice_doi"] == "10.1124/jpet.114.218735concern"
+    czech = next(r for r in records if r["origin"] == 71772)
+    assert czech["pmid"] is None and czech["notice_pmid"] is None  # "0": no PMID
+
+
+@pytest.mark.parametrize(
+    ("damage", "line", "message"),
+    [
+        (lambda t: t.replace("2/6/2010 0:00", "6 Feb 2010"), 4, "RetractionDate “6 Feb 2010”"),
+        (lambda t: t.replace(",9500320,", ",95OO320,", 1), 3, "“95OO320” is not a PMID"),
+        (lambda t: t.split("\r\n", 1)[1], 1, "not a Retraction Watch CSV: no column"),
+        (lambda t: t[: t.index("71762,") + 30], 14, "fields, expected 21"),
+        (lambda t: t + '71999,"an unclosed quote', 15, "not CSV"),
+    ],
+    ids=["bad-date", "bad-pmid", "no-header", "cut-short", "unclosed-quote"],
+)
+def test_a_malformed_csv_is_one_line_naming_file_and_line_and_stores_nothing(
+    watched, tmp_path, damage, line, message
+):
+    path = tmp_path / "rw.csv"
+    path.write_bytes(damage(CSV.read_bytes().decode("utf-8")).encode("utf-8"))
+    result = watched.test_cli_runner().invoke(args=["import-retractions", str(path)])
+    assert result.exit_code == 1
+    (error,) = result.output.splitlines()
+    assert error.startswith(f"Error: {path}:{line}: ") and message in error, error
+    with watched.app_context():
+        assert not notices(source="retractionwatch")
