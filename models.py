@@ -2277,6 +2277,9 @@ class _SQLiteIssueCandidates:
       computed for those only, so a heading or word carried by half the library costs what
       a rare one does.
 
+    A retracted paper (a `retraction` notice, from PubMed or Retraction Watch) is never a
+    candidate.
+
     (SQLite's planner has no per-key statistics — a journal of 80 papers and "Journal
     Article" with 950,000 look alike to it — hence the plans are spelled out here.)"""
 
@@ -2440,12 +2443,14 @@ class _SQLiteIssueCandidates:
 
     @staticmethod
     def _not_issued(reader_id):
-        """No repeats: papers in none of the reader's issues (an indexed subquery)."""
+        """No repeats: papers in none of the reader's issues (an indexed subquery); and never
+        a retracted paper (one probe of the notice table's (pmid, nature) index)."""
+        retracted = f"NOT {Notice.retracted_sql('a.pmid')}"
         if reader_id is None:
-            return "", []
+            return retracted, []
         return (
             "a.pmid NOT IN (SELECT e.article_id FROM issue_entry e JOIN issue i"
-            " ON i.id = e.issue_id WHERE i.user_id = ?)",
+            f" ON i.id = e.issue_id WHERE i.user_id = ?) AND {retracted}",
             [reader_id],
         )
 

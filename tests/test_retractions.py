@@ -3,12 +3,15 @@ of a link, spelling variants, re-import, deletion, migration 14) and from the re
 Watch CSV sample (`import-retractions`: matching by PMID and DOI, re-running, malformed
 files)."""
 
+import datetime
+
 import pytest
 
 import importer
+import journal
 import models
 import retractions
-from models import Article, Notice
+from models import Article, Interest, Notice
 from tests.conftest import DATA, soup
 
 CSV = DATA / "retraction-check_retractionwatch-sample.csv"
@@ -303,3 +306,41 @@ def test_a_malformed_csv_is_one_line_naming_file_and_line_and_stores_nothing(
     assert error.startswith(f"Error: {path}:{line}: ") and message in error, error
     with watched.app_context():
         assert not notices(source="retractionwatch")
+
+
+# --- the journal never ranks a retracted paper ---
+
+
+def retract_in_csv(tmp_path, pmid):
+    """The real CSV's header and Wakefield retraction row (4036), naming paper `pmid`."""
+    header, *rows = CSV.read_bytes().decode("utf-8").split("\r\n")
+    (row,) = [r for r in rows if r.startswith("4036,")]
+    path = tmp_path / "one.csv"
+    path.write_bytes(f"{header}\r\n{row.replace(',9500320,', f',{pmid},')}\r\n".encode())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [("journal", "Fertility and sterility"), ("keyword", "endometriosis")],
+    ids=["side-table-arm", "full-text-arm"],
+)
+@pytest.mark.parametrize("since", [None, datetime.datetime(2000, 1, 1)], ids=["library", "window"])
+def test_the_journal_never_ranks_a_retracted_paper(app, tmp_path, kind, value, since):
+    interests = [Interest(kind=kind, value=value)]
+    with app.app_context():
+        ranked = [e.article.pmid for e in journal.assemble(interests, since=since) if not e.beyond]
+        assert ranked
+        retractions.import_csv(retract_in_csv(tmp_path, ranked[0]))
+        again = [e.article.pmid for e in journal.assemble(interests, since=since) if not e.beyond]
+    assert ranked[0] not in again
+    assert again[: len(ranked) - 1] == ranked[1:]  # the others keep their order
+
+
+def test_a_retracted_paper_is_not_offered_beyond_the_readers_field(app, tmp_path):
+    interests = [Interest(kind="keyword", value="zzzz no such term")]
+    with app.app_context():
+        beyond = [e.article.pmid for e in journal.assemble(interests) if e.beyond]
+        assert beyond
+        retractions.import_csv(retract_in_csv(tmp_path, beyond[0]))
+        assert beyond[0] not in [e.article.pmid for e in journal.assemble(interests)]
