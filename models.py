@@ -239,6 +239,12 @@ class Article(BaseModel):
         return cls.select(*columns).where(cls.pmid == pmid).get_or_none()
 
     @classmethod
+    def with_retracted(cls):
+        """Whole articles, each with `retracted` (0 or 1) from the same query: what exports
+        read (unexecuted)."""
+        return cls.select(cls, Notice.retracted_column(cls.pmid))
+
+    @classmethod
     def hashes_for(cls, pmids):
         """{pmid: record_hash} for the given PMIDs that are already stored."""
         query = cls.select(cls.pmid, cls.record_hash).where(cls.pmid.in_(list(pmids)))
@@ -1673,9 +1679,11 @@ class Star(BaseModel):
     @classmethod
     def papers(cls, reader):
         """The reader's starred papers, most recently starred first, each with `starred_at`
-        (unexecuted; whole records, as exports need them)."""
+        and `retracted` (unexecuted; whole records, as exports need them)."""
         return (
-            Article.select(Article, cls.created_at.alias("starred_at"))
+            Article.select(
+                Article, cls.created_at.alias("starred_at"), Notice.retracted_column(Article.pmid)
+            )  # fmt: skip
             .join(cls)
             .where(cls.user == reader)
             .order_by(cls.created_at.desc(), cls.id.desc())
@@ -1760,6 +1768,7 @@ class Collection(BaseModel):
                 Article,
                 CollectionItem.added_at.alias("added_at"),
                 Star.starred_column(self.user_id, Article.pmid),
+                Notice.retracted_column(Article.pmid),
             )
             .join(CollectionItem)
             .where(CollectionItem.collection == self)
@@ -2152,6 +2161,14 @@ class _SQLiteSearchIndex:
                 first, last = f.values[0]
                 sql = "(a.sort_date >= ? AND a.sort_date < ?)"
                 params += [f"{first:04d}", f"{last + 1:04d}"]
+            elif f.field == "retracted":
+                # retracted:yes reads the (few) retractions by index; retracted:no probes it.
+                wanted = set(f.values) if not f.negate else {not v for v in f.values}
+                sql = ("a.pmid IN (SELECT pmid FROM notice WHERE nature = 'retraction')"
+                       if wanted == {True} else f"NOT {Notice.retracted_sql('a.pmid')}"
+                       if wanted == {False} else "1")  # fmt: skip
+                parts.append(sql)
+                continue
             elif f.field == "pmid":
                 sql = f"a.pmid IN ({', '.join('?' * len(f.values))})"
                 params += list(f.values)
@@ -2181,8 +2198,8 @@ class _SQLiteSearchIndex:
         """The papers `pmids` (one page of results) as Articles in that order, each with
         `snippet` and `title_marked` (text with HIGHLIGHT marks around matched terms; None
         without a full-text part), `notes_count` (the notes `user_id` may read; None:
-        signed out) and `starred` (by `user_id`). One statement, the MATCH limited to these
-        rowids."""
+        signed out), `starred` (by `user_id`) and `retracted`. One statement, the MATCH
+        limited to these rowids."""
         if not pmids:
             return []
         notes = (
@@ -2197,6 +2214,7 @@ class _SQLiteSearchIndex:
         names = ", ".join(f"a.{f.column_name}" for f in fields)
         # Whether the reader starred it, in the same statement (one indexed lookup a row).
         notes += ", EXISTS(SELECT 1 FROM star s WHERE s.user_id = ? AND s.article_id = a.pmid)"
+        notes += f", {Notice.retracted_sql('a.pmid')}"  # the results' "Retracted" badge
         start, end = self.HIGHLIGHT
         if fts:
             sql = (
@@ -2215,7 +2233,8 @@ class _SQLiteSearchIndex:
             for f in fields:
                 values[f.name] = f.python_value(values[f.name])
             article = Article(**values)
-            article.snippet, article.title_marked, count, starred = row[len(fields) :]
+            article.snippet, article.title_marked, count, starred, retracted = row[len(fields) :]
+            article.retracted = bool(retracted)
             article.notes_count = count if user_id else None
             article.starred = bool(starred)
             found[article.pmid] = article

@@ -344,3 +344,68 @@ def test_a_retracted_paper_is_not_offered_beyond_the_readers_field(app, tmp_path
         assert beyond
         retractions.import_csv(retract_in_csv(tmp_path, beyond[0]))
         assert beyond[0] not in [e.article.pmid for e in journal.assemble(interests)]
+
+
+# --- search and exports ---
+
+
+@pytest.fixture
+def flagged(watched):
+    """The CSV sample imported over `watched`, and the real retracted record (PMID 7914452,
+    retracted by PubMed's own record) too."""
+    with watched.app_context():
+        retractions.import_csv(CSV)
+        importer.import_file(DATA / "gemma_pubmed-retracted.xml")
+    return watched
+
+
+def result_pmids(client, q):
+    response = client.get("/search", query_string={"q": q})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {int(li["data-pmid"]): li for li in soup(response).select("li.result")}
+
+
+def test_search_filters_on_retraction_and_shows_the_badge(flagged):
+    client = flagged.test_client()
+    every = result_pmids(client, "year:1900-2100")
+    assert {9500320, 38147649, 7914452, 25187433} <= set(every)
+    retracted = result_pmids(client, "retracted:yes")
+    assert set(retracted) == {9500320, 38147649, 7914452}  # RW by PMID, RW by DOI, PubMed
+    assert all(li.find(class_="badge-retracted").get_text() == "Retracted"
+               for li in retracted.values())  # fmt: skip
+    kept = result_pmids(client, "year:1900-2100 retracted:no")
+    assert set(kept) == set(every) - set(retracted)
+    assert 25187433 in kept  # an expression of concern is not a retraction
+    assert not kept[25187433].find(class_="badge-retracted")
+    assert set(result_pmids(client, "year:1900-2100 -retracted:yes")) == set(kept)
+    response = client.get("/search", query_string={"q": "retracted:maybe"})
+    assert response.status_code == 422
+    assert "retracted:yes or retracted:no" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "line"),
+    [("ris", "N1  - Retracted publication"), ("bib", "note = {Retracted publication},"),
+     ("nbib", "PT  - Retracted Publication"), ("txt", "RETRACTED PUBLICATION")],
+)  # fmt: skip
+def test_every_export_says_the_paper_is_retracted(flagged, queries, suffix, line):
+    client = flagged.test_client()
+    queries.clear()
+    text = client.get(f"/articles/9500320.{suffix}").get_data(as_text=True)  # RW only
+    assert len(queries) == 1
+    assert line in text
+    assert line not in client.get(f"/articles/25187433.{suffix}").get_data(as_text=True)
+    pubmed_says = client.get(f"/articles/7914452.{suffix}").get_data(as_text=True)
+    assert pubmed_says.count(line) == 1  # PubMed's own type is not written twice
+    listed = client.get(f"/export/search.{suffix}?pmid=9500320&pmid=25187433")
+    if suffix != "txt":
+        assert listed.get_data(as_text=True).count(line) == 1
+
+
+def test_a_medline_export_read_back_keeps_the_retraction(flagged, tmp_path):
+    exported = tmp_path / "retracted.nbib"
+    exported.write_bytes(flagged.test_client().get("/articles/9500320.nbib").data)
+    with flagged.app_context():
+        models.Notice.delete().execute()
+        importer.import_file(exported)
+        assert state(9500320).retracted  # from the type the export wrote

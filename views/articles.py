@@ -22,12 +22,14 @@ DOWNLOADS = {
 }
 
 
-def get_article(pmid, for_page=False):
+def get_article(pmid, for_page=False, export=False):
     """The article with this PMID, or a real 404 page. `for_page` also finds which of the
-    papers it links to are here, and whether the reader starred it, in the same query
-    (Article.for_page)."""
+    papers it links to are here, its notices, and whether the reader starred it, in the same
+    query (Article.for_page); `export` whether it is retracted (exports say so)."""
     if for_page:
         article = Article.for_page(pmid, signed_in_user())
+    elif export:
+        article = Article.with_retracted().where(Article.pmid == pmid).get_or_none()
     else:
         article = Article.get_or_none(Article.pmid == pmid)
     if article is None:
@@ -181,7 +183,9 @@ def similar(pmid):
 @bp.get("/articles/<int:pmid>.txt")
 def plaintext(pmid):
     """The whole record as readable UTF-8 plain text."""
-    text = render_template("articles/record.txt", article=get_article(pmid))
+    article = get_article(pmid, export=True)
+    retracted = citations.is_retracted(article)
+    text = render_template("articles/record.txt", article=article, retracted=retracted)
     return Response(text, mimetype="text/plain")
 
 
@@ -200,7 +204,7 @@ def download(pmid, kind):
     """The record as a file for a reference manager."""
     mimetype, export = DOWNLOADS[kind]
     return Response(
-        export(get_article(pmid)),
+        export(get_article(pmid, export=True)),
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="pmid-{pmid}.{kind}"'},
     )
