@@ -337,6 +337,18 @@ class _RisWriter(rispy.RisWriter):
         return ""
 
 
+RETRACTED_NOTE = "Retracted publication"
+
+
+def is_retracted(article):
+    """Whether the export must say the paper is retracted: a retraction notice (the
+    `retracted` column the export's query reads, see models.Notice.retracted_column) or
+    PubMed's own publication type."""
+    return bool(getattr(article, "retracted", False)) or any(
+        kind.lower() == "retracted publication" for kind in article.publication_types or ()
+    )
+
+
 def to_ris(article):
     """The article as one RIS record (TY JOUR … ER). Where RIS has no tag of its own, the
     record uses EndNote's: ET the epub date, C2 the PMCID, OP the original-language title,
@@ -369,6 +381,7 @@ def to_ris(article):
             "accession_number": str(article.pmid),
             "custom2": article.pmcid,
             "urls": [f"https://pubmed.ncbi.nlm.nih.gov/{article.pmid}/"],
+            "notes": [RETRACTED_NOTE] if is_retracted(article) else None,
         }
     )
     # RIS is one line per tag: a stray newline in a value would start a bogus tag.
@@ -472,6 +485,7 @@ def to_bibtex(article):
             "pmid": str(article.pmid),
             "issn": article.issn,
             "abstract": _bibtex_abstract(article),
+            "note": RETRACTED_NOTE if is_retracted(article) else None,
         }
     )
     # BibTeX's month macros (jan…dec) stay unbraced so that styles can name the month.
@@ -560,6 +574,9 @@ def _medline_fields(article):
     fields.extend(("LA", language) for language in article.languages or [article.language])
     fields.extend(("GR", _medline_grant(grant)) for grant in article.grants or ())
     fields.extend(("PT", kind) for kind in article.publication_types or ())
+    types = {kind.lower() for kind in article.publication_types or ()}
+    if is_retracted(article) and "retracted publication" not in types:
+        fields.append(("PT", "Retracted Publication"))  # known from a notice PubMed lacks
     fields.append(("TT", html_to_text(article.vernacular_title)))
     if article.epub_date:
         fields.append(("DEP", article.epub_date.replace("-", "")))

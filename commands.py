@@ -17,6 +17,7 @@ import importer
 import markup
 import models
 import pubmed
+import retractions
 from pubmed import eutils, mesh
 
 DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
@@ -25,7 +26,7 @@ DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
 def init_app(app):
     for command in (
         init_db, import_files, fetch, load_demo, create_user, rerender_notes, trial, publish_issues,
-        import_mesh,
+        import_mesh, import_retractions,
         rebuild_terms,
     ):  # fmt: skip
         app.cli.add_command(_one_line_errors(command))
@@ -146,6 +147,22 @@ def import_mesh(file):
     except IMPORT_ERRORS as error:
         raise click.ClickException(_import_problem(file, error)) from None
     click.echo(f"Stored {descriptors} MeSH descriptors, {numbers} tree numbers from {file}.")
+
+
+@click.command("import-retractions")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_retractions(file):
+    """Store the retractions, expressions of concern and corrections of the Retraction Watch
+    CSV (Crossref's retraction_watch.csv), matched to papers by PMID and by DOI. Re-running
+    updates each record, never duplicates; a malformed file stops with its name and line and
+    stores nothing."""
+    models.migrate()
+    try:
+        summary = retractions.import_csv(file)
+    except IMPORT_ERRORS as error:
+        raise click.ClickException(_import_problem(file, error)) from None
+    click.echo(f"{file}: {summary}.")
 
 
 @click.command("fetch")

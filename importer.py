@@ -23,6 +23,7 @@ from models import (
     ArticleFacet,
     JSONField,
     LibraryStats,
+    Notice,
     Term,
     article_count,
     db,
@@ -416,7 +417,8 @@ class _BatchWriter:
 
 def prepare_batch(batch):
     """(rows by PMID, deleted PMIDs, counts so far) for one batch: the Python-side work. Each
-    PMID's rows: the article row, its search text, its facet rows and its terms (Term)."""
+    PMID's rows: the article row, its search text, its facet rows, its terms (Term) and its
+    notice rows (retractions, corrections…: Notice)."""
     counts = Summary()
     rows, deletions = {}, []
     for item in batch:
@@ -431,7 +433,7 @@ def prepare_batch(batch):
             counts.skip("without a title")
         else:
             rows[item["pmid"]] = (article_row(item), search_row(item), ArticleFacet.rows_for(item),
-                                  Term.of_record(item))  # fmt: skip
+                                  Term.of_record(item), Notice.rows_for(item))  # fmt: skip
     return rows, deletions, counts
 
 
@@ -443,8 +445,8 @@ def store_batch(rows, deletions, counts, defer_index=False):
     with db.atomic("IMMEDIATE"):
         counts.deleted = Article.delete_pmids(set(deletions) - set(rows))
         existing = Article.hashes_for(rows)
-        changed, searchable, facets, terms = [], [], [], []
-        for pmid, (row, search, facet_rows, term_rows) in rows.items():
+        changed, searchable, facets, terms, notices = [], [], [], [], []
+        for pmid, (row, search, facet_rows, term_rows, notice_rows) in rows.items():
             if pmid not in existing:
                 counts.added += 1
             elif existing[pmid] == row["record_hash"]:
@@ -456,10 +458,12 @@ def store_batch(rows, deletions, counts, defer_index=False):
             searchable.append(search)
             facets += facet_rows
             terms.append(term_rows)
+            notices += notice_rows
         replaced = [row["pmid"] for row in changed if row["pmid"] in existing]
         old_terms = Term.stored(replaced)  # what the old versions counted, before the upsert
         Article.upsert_many(changed)
         ArticleFacet.replace_for(replaced, facets)
+        Notice.replace_for(replaced, notices)
         search_index.replace_many(searchable, defer=defer_index)
         Term.apply(added=terms, removed=old_terms.values())
         LibraryStats.add_papers(counts.added)

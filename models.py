@@ -229,18 +229,46 @@ class Article(BaseModel):
     @classmethod
     def for_page(cls, pmid, reader=None):
         """The article with `linked_in_library` (the PMIDs of its comments and corrections
-        that are stored here, as JSON) from the same query: the page links them here. With
+        that are stored here, as JSON) and `notices_found` (its retractions, corrections…
+        and what it is the notice of, as JSON: see retractions.py) from the same query. With
         a signed-in `reader`, `starred` (0 or 1) says whether they starred it, also folded in."""
-        columns = [cls, json_corner.linked_pmids(cls.comments_corrections)]
+        columns = [cls, json_corner.linked_pmids(cls.comments_corrections),
+                   json_corner.notices_of(cls.pmid)]  # fmt: skip
         if reader is not None:
             columns.append(Star.starred_column(reader, cls.pmid))
         return cls.select(*columns).where(cls.pmid == pmid).get_or_none()
+
+    @classmethod
+    def with_retracted(cls):
+        """Whole articles, each with `retracted` (0 or 1) from the same query: what exports
+        read (unexecuted)."""
+        return cls.select(cls, Notice.retracted_column(cls.pmid))
 
     @classmethod
     def hashes_for(cls, pmids):
         """{pmid: record_hash} for the given PMIDs that are already stored."""
         query = cls.select(cls.pmid, cls.record_hash).where(cls.pmid.in_(list(pmids)))
         return dict(query.tuples())
+
+    @classmethod
+    def pmids_for_dois(cls, dois):
+        """{lowercased DOI: PMID} of the papers stored with these DOIs (given lowercased):
+        searches of the LOWER(doi) index, a chunk at a time."""
+        dois, found = list(dois), {}
+        for start in range(0, len(dois), 500):
+            lowered = fn.LOWER(cls.doi)
+            query = cls.select(lowered, cls.pmid).where(lowered.in_(dois[start : start + 500]))
+            found.update(query.tuples())
+        return found
+
+    @classmethod
+    def stored_pmids(cls, pmids):
+        """The PMIDs among `pmids` that are stored here."""
+        pmids, found = list(pmids), set()
+        for start in range(0, len(pmids), 500):
+            query = cls.select(cls.pmid).where(cls.pmid.in_(pmids[start : start + 500]))
+            found.update(pmid for (pmid,) in query.tuples())
+        return found
 
     @classmethod
     def upsert_many(cls, rows):
@@ -268,6 +296,7 @@ class Article(BaseModel):
             terms = Term.stored(pmids)
             search_index.delete(pmids)
             ArticleFacet.delete().where(ArticleFacet.pmid.in_(pmids)).execute()
+            Notice.replace_for(pmids, [])
             removed = cls.delete().where(cls.pmid.in_(pmids)).execute()
             Term.apply(removed=terms.values())
             LibraryStats.add_papers(-removed)
@@ -626,6 +655,147 @@ class ArticleFacet(BaseModel):
         if pmids:
             cls.delete().where(cls.pmid.in_(list(pmids))).execute()
         bulk.insert_or_ignore("article_facet", ("kind", "key", "pmid"), rows)
+
+
+# CommentsCorrections RefTypes and publication types that change what a paper can be trusted
+# for, keyed lowercased (real records vary the case): RefType → (nature, which side the
+# record is on). "in": the record is the paper, the link its notice; "of": the record is the
+# notice, the link the paper it concerns.
+NOTICE_LINKS = {
+    "retractionin": ("retraction", "in"), "retractionof": ("retraction", "of"),
+    "expressionofconcernin": ("concern", "in"), "expressionofconcernfor": ("concern", "of"),
+    "erratumin": ("correction", "in"), "erratumfor": ("correction", "of"),
+    "partialretractionin": ("correction", "in"), "partialretractionof": ("correction", "of"),
+    "updatein": ("update", "in"), "updateof": ("update", "of"),
+}  # fmt: skip
+RETRACTED_TYPE = "retracted publication"
+# Publication types that make the record a notice (its page says what it concerns).
+NOTICE_TYPES = {
+    "retraction of publication": "retraction", "expression of concern": "concern",
+    "published erratum": "correction",
+}  # fmt: skip
+NATURES = ("retraction", "concern", "correction", "update")
+# "Nat Genet. 1995 Sep;11(1):104" → 1995, Sep, (day): the date a RefSource gives its notice.
+SOURCE_DATE = re.compile(r"\b(1[89]\d\d|20\d\d)(?: ([A-Z][a-z]{2}))?(?: (\d{1,2}))?\b")
+
+
+class Notice(BaseModel):
+    """A retraction, expression of concern, correction or update of a paper (`pmid`, stored
+    here or not), from PubMed's records (`source` "pubmed", `origin` the PMID of the record
+    that says it: the paper's own `RetractionIn`, or the notice's `RetractionOf`) or from
+    Retraction Watch (`source` "retractionwatch", `origin` its Record ID). `notice_pmid` is
+    the notice's PMID when known. The importer writes a batch's rows with its articles
+    (`rows_for`, `replace_for`); `import-retractions` replaces a CSV's rows by Record ID.
+    The same fact read from both sides is two rows: readers merge them (retractions.py)."""
+
+    pmid = IntegerField()
+    nature = CharField()  # retraction | concern | correction | update
+    notice_pmid = IntegerField(null=True)
+    notice_doi = CharField(null=True)
+    date = CharField(null=True)  # "YYYY-MM-DD", "YYYY-MM" or "YYYY": what the source gives
+    citation = TextField(null=True)  # the notice's citation, as the source writes it
+    reason = TextField(null=True)  # Retraction Watch's reasons, "; "-separated
+    source = CharField()  # pubmed | retractionwatch
+    origin = IntegerField()
+
+    class Meta:
+        indexes = ((("pmid", "nature"), False), (("notice_pmid",), False),
+                   (("source", "origin"), False))  # fmt: skip
+
+    COLUMNS = ("pmid", "nature", "notice_pmid", "notice_doi", "date", "citation", "reason",
+               "source", "origin")  # fmt: skip
+
+    @staticmethod
+    def rows_for(record):
+        """The notice rows (tuples in COLUMNS order) one PubMed record says: its own
+        retraction, concern, errata and updates, what it is the notice of, and the
+        `Retracted Publication` type when no RetractionIn names the notice. Each row once."""
+        pmid, found = record["pmid"], {}
+        for link in record.get("comments_corrections") or ():
+            nature, side = NOTICE_LINKS.get((link.get("type") or "").lower(), (None, None))
+            other = link.get("pmid")
+            if nature is None or other == pmid or (side == "of" and other is None):
+                continue
+            if side == "in":
+                key = (pmid, nature, other)
+                found.setdefault(key, (link.get("source"), _source_date(link.get("source"))))
+            else:  # this record is the notice: its own citation and date
+                found.setdefault((other, nature, pmid), (_notice_citation(record),
+                                                         _record_date(record)))  # fmt: skip
+        types = {kind.lower() for kind in record.get("publication_types") or ()}
+        if RETRACTED_TYPE in types and not any(k[0] == pmid and k[1] == "retraction"
+                                               for k in found):  # fmt: skip
+            found[(pmid, "retraction", None)] = (None, None)
+        return [
+            (paper, nature, notice, None, date, citation, None, "pubmed", pmid)
+            for (paper, nature, notice), (citation, date) in found.items()
+        ]
+
+    @classmethod
+    def replace_for(cls, pmids, rows):
+        """PubMed's notice rows read from the records `pmids` become `rows` (a batch's)."""
+        if pmids:
+            cls.delete().where((cls.source == "pubmed") & cls.origin.in_(list(pmids))).execute()
+        bulk.insert_or_ignore("notice", cls.COLUMNS, rows)
+
+    @classmethod
+    def replace_records(cls, source, origins, rows):
+        """The rows of `source`'s records `origins` (Retraction Watch Record IDs) become
+        `rows`; returns the set of those records that were stored before."""
+        origins = list(origins)
+        before = set()
+        for start in range(0, len(origins), 5000):
+            chunk = origins[start : start + 5000]
+            query = cls.select(cls.origin).where((cls.source == source) & cls.origin.in_(chunk))
+            before.update(origin for (origin,) in query.tuples())
+            cls.delete().where((cls.source == source) & cls.origin.in_(chunk)).execute()
+        bulk.insert_or_ignore("notice", cls.COLUMNS, rows)
+        return before
+
+    @classmethod
+    def retracted_sql(cls, pmid_column):
+        """SQL true when the paper whose PMID is `pmid_column` (SQL text) is retracted: one
+        probe of the (pmid, nature) index."""
+        return (f"EXISTS (SELECT 1 FROM notice rn WHERE rn.pmid = {pmid_column}"
+                " AND rn.nature = 'retraction')")  # fmt: skip
+
+    @classmethod
+    def retracted_column(cls, pmid_column):
+        """`retracted` (0 or 1) as a column of a query over articles (`pmid_column` their
+        PMID), folded into that query."""
+        return NodeList(
+            (SQL("EXISTS (SELECT 1 FROM notice rn WHERE rn.pmid = "), pmid_column,
+             SQL(" AND rn.nature = 'retraction')")),
+            glue="",
+        ).alias("retracted")  # fmt: skip
+
+
+def _source_date(source):
+    """ "YYYY-MM-DD", "YYYY-MM" or "YYYY" from a RefSource ("Nat Genet. 1995 Sep;11(1):104"),
+    or None."""
+    match = SOURCE_DATE.search(source or "")
+    if not match:
+        return None
+    year, month, day = match.groups()
+    number = MONTHS.index(month) + 1 if month in MONTHS else None
+    if number is None:
+        return year
+    return f"{year}-{number:02d}" + (f"-{int(day):02d}" if day else "")
+
+
+def _record_date(record):
+    year, month, day = record.get("pub_year"), record.get("pub_month"), record.get("pub_day")
+    if not year:
+        return (record.get("epub_date") or None) and record["epub_date"][:10]
+    return f"{year:04d}" + (f"-{month:02d}" if month else "") + (
+        f"-{day:02d}" if month and day else "")  # fmt: skip
+
+
+def _notice_citation(record):
+    """The notice's own citation line, from its record ("J Int Oral Health. 2016 …")."""
+    names = ("journal_iso", "journal_abbrev", "journal_title", "pub_year", "pub_month",
+             "pub_day", "pub_date_text", "volume", "issue", "pages")  # fmt: skip
+    return Article(**{name: record.get(name) for name in names}).citation_line
 
 
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -1509,9 +1679,11 @@ class Star(BaseModel):
     @classmethod
     def papers(cls, reader):
         """The reader's starred papers, most recently starred first, each with `starred_at`
-        (unexecuted; whole records, as exports need them)."""
+        and `retracted` (unexecuted; whole records, as exports need them)."""
         return (
-            Article.select(Article, cls.created_at.alias("starred_at"))
+            Article.select(
+                Article, cls.created_at.alias("starred_at"), Notice.retracted_column(Article.pmid)
+            )  # fmt: skip
             .join(cls)
             .where(cls.user == reader)
             .order_by(cls.created_at.desc(), cls.id.desc())
@@ -1596,6 +1768,7 @@ class Collection(BaseModel):
                 Article,
                 CollectionItem.added_at.alias("added_at"),
                 Star.starred_column(self.user_id, Article.pmid),
+                Notice.retracted_column(Article.pmid),
             )
             .join(CollectionItem)
             .where(CollectionItem.collection == self)
@@ -1988,6 +2161,14 @@ class _SQLiteSearchIndex:
                 first, last = f.values[0]
                 sql = "(a.sort_date >= ? AND a.sort_date < ?)"
                 params += [f"{first:04d}", f"{last + 1:04d}"]
+            elif f.field == "retracted":
+                # retracted:yes reads the (few) retractions by index; retracted:no probes it.
+                wanted = set(f.values) if not f.negate else {not v for v in f.values}
+                sql = ("a.pmid IN (SELECT pmid FROM notice WHERE nature = 'retraction')"
+                       if wanted == {True} else f"NOT {Notice.retracted_sql('a.pmid')}"
+                       if wanted == {False} else "1")  # fmt: skip
+                parts.append(sql)
+                continue
             elif f.field == "pmid":
                 sql = f"a.pmid IN ({', '.join('?' * len(f.values))})"
                 params += list(f.values)
@@ -2017,8 +2198,8 @@ class _SQLiteSearchIndex:
         """The papers `pmids` (one page of results) as Articles in that order, each with
         `snippet` and `title_marked` (text with HIGHLIGHT marks around matched terms; None
         without a full-text part), `notes_count` (the notes `user_id` may read; None:
-        signed out) and `starred` (by `user_id`). One statement, the MATCH limited to these
-        rowids."""
+        signed out), `starred` (by `user_id`) and `retracted`. One statement, the MATCH
+        limited to these rowids."""
         if not pmids:
             return []
         notes = (
@@ -2033,6 +2214,7 @@ class _SQLiteSearchIndex:
         names = ", ".join(f"a.{f.column_name}" for f in fields)
         # Whether the reader starred it, in the same statement (one indexed lookup a row).
         notes += ", EXISTS(SELECT 1 FROM star s WHERE s.user_id = ? AND s.article_id = a.pmid)"
+        notes += f", {Notice.retracted_sql('a.pmid')}"  # the results' "Retracted" badge
         start, end = self.HIGHLIGHT
         if fts:
             sql = (
@@ -2051,7 +2233,8 @@ class _SQLiteSearchIndex:
             for f in fields:
                 values[f.name] = f.python_value(values[f.name])
             article = Article(**values)
-            article.snippet, article.title_marked, count, starred = row[len(fields) :]
+            article.snippet, article.title_marked, count, starred, retracted = row[len(fields) :]
+            article.retracted = bool(retracted)
             article.notes_count = count if user_id else None
             article.starred = bool(starred)
             found[article.pmid] = article
@@ -2112,6 +2295,9 @@ class _SQLiteIssueCandidates:
       side table's primary key or the full-text index until the LIMIT is filled; bm25 is
       computed for those only, so a heading or word carried by half the library costs what
       a rare one does.
+
+    A retracted paper (a `retraction` notice, from PubMed or Retraction Watch) is never a
+    candidate.
 
     (SQLite's planner has no per-key statistics — a journal of 80 papers and "Journal
     Article" with 950,000 look alike to it — hence the plans are spelled out here.)"""
@@ -2276,12 +2462,14 @@ class _SQLiteIssueCandidates:
 
     @staticmethod
     def _not_issued(reader_id):
-        """No repeats: papers in none of the reader's issues (an indexed subquery)."""
+        """No repeats: papers in none of the reader's issues (an indexed subquery); and never
+        a retracted paper (one probe of the notice table's (pmid, nature) index)."""
+        retracted = f"NOT {Notice.retracted_sql('a.pmid')}"
         if reader_id is None:
-            return "", []
+            return retracted, []
         return (
             "a.pmid NOT IN (SELECT e.article_id FROM issue_entry e JOIN issue i"
-            " ON i.id = e.issue_id WHERE i.user_id = ?)",
+            f" ON i.id = e.issue_id WHERE i.user_id = ?) AND {retracted}",
             [reader_id],
         )
 
@@ -2310,6 +2498,30 @@ class _SQLiteJSON:
             ),
             glue="",
         ).alias("linked_in_library")  # fmt: skip
+
+    def notices_of(self, pmid):
+        """The notice rows about the paper `pmid` (a column) and those it is the notice of,
+        as a JSON array of objects; each says whether the paper at its other end is here
+        (`here`) and its title when it is. Two index searches a row, folded into the query
+        that reads the article."""
+        other = NodeList(
+            (SQL("CASE WHEN n.pmid = "), pmid, SQL(" THEN n.notice_pmid ELSE n.pmid END")), glue=""
+        )
+        return NodeList(
+            (
+                SQL("(SELECT json_group_array(json_object('pmid', n.pmid, 'nature', n.nature,"
+                    " 'notice_pmid', n.notice_pmid, 'notice_doi', n.notice_doi, 'date', n.date,"
+                    " 'citation', n.citation, 'reason', n.reason, 'source', n.source,"
+                    " 'other_title', (SELECT x.title FROM article x WHERE x.pmid = "),
+                other,
+                SQL("))) FROM notice n WHERE n.pmid = "),
+                pmid,
+                SQL(" OR n.notice_pmid = "),
+                pmid,
+                SQL(")"),
+            ),
+            glue="",
+        ).alias("notices_found")  # fmt: skip
 
 
 json_corner = _SQLiteJSON()
@@ -2484,6 +2696,28 @@ def _migration_10():
     db.create_tables([MeshDescriptor, MeshTreeNumber])
 
 
+def _migration_14():
+    # Corrections and retractions (issue 11): the notice table, filled here from the
+    # articles stored (then by the importer batch by batch, and by import-retractions).
+    # Independent of migration 13 and the others: any order works.
+    db.create_tables([Notice])
+    db.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS notice_unique ON notice"
+        " (source, origin, pmid, nature, COALESCE(notice_pmid, 0))"
+    )
+    # The rows come from Notice.rows_for, as the importer makes them: one set of rules.
+    columns = (Article.pmid, Article.comments_corrections, Article.publication_types,
+               Article.journal_iso, Article.journal_abbrev, Article.journal_title,
+               Article.pub_year, Article.pub_month, Article.pub_day, Article.pub_date_text,
+               Article.epub_date, Article.volume, Article.issue, Article.pages)  # fmt: skip
+    names = [column.name for column in columns]
+    pmids = [pmid for (pmid,) in Article.select(Article.pmid).tuples()]
+    for start in range(0, len(pmids), 5000):
+        chunk = Article.select(*columns).where(Article.pmid.in_(pmids[start : start + 5000]))
+        records = [dict(zip(names, values, strict=True)) for values in chunk.tuples()]
+        Notice.replace_for([], [row for r in records for row in Notice.rows_for(r)])
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -2497,6 +2731,7 @@ MIGRATIONS = {
     10: _migration_10,
     11: _migration_11,
     12: _migration_12,
+    14: _migration_14,
 }
 
 

@@ -11,7 +11,9 @@ What the language takes (PubMed's syntax where it has one):
   `mesh:`, `keywords:`;
 - tags on other fields become filters: `[au]` (`author:`), `[1au]`, `[ta]`/`[journal]`
   (`journal:`), `[pt]` (`type:`), `[la]` (`lang:`), `[dp]` with ranges `2010:2015[dp]`
-  (`year:2010-2015`), `[pmid]` (`pmid:`).
+  (`year:2010-2015`), `[pmid]` (`pmid:`);
+- `retracted:yes` (only retracted papers) and `retracted:no` (none of them): a retraction
+  known from PubMed or Retraction Watch.
 
 Filters always narrow the whole query (AND), whatever operator stands next to them: the
 index cannot OR a full-text match with a field it does not hold. Filters of one field joined
@@ -52,6 +54,7 @@ KNOWN_TAGS = ("ti", "tiab", "ab", "au", "1au", "ta", "mh", "majr", "kw", "pt", "
 SHORT_FORMS = {
     "author": "au", "au": "au", "journal": "ta", "ta": "ta", "type": "pt", "pt": "pt",
     "lang": "la", "language": "la", "la": "la", "year": "dp", "dp": "dp", "pmid": "pmid",
+    "retracted": "retracted",
 }  # fmt: skip
 SHORT_COLUMNS = {"title": "title", "ti": "title", "abstract": "abstract", "ab": "abstract",
                  "mesh": "mesh", "mh": "mesh", "keywords": "keywords", "keyword": "keywords",
@@ -67,7 +70,10 @@ TYPE_ALIASES = {
 }  # fmt: skip
 
 FIELD_NAMES = {"au": "author", "1au": "first author", "ta": "journal", "pt": "publication type",
-               "la": "language", "dp": "publication date", "pmid": "PMID"}  # fmt: skip
+               "la": "language", "dp": "publication date", "pmid": "PMID",
+               "retracted": "retracted"}  # fmt: skip
+YES_NO = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False,
+          "false": False, "0": False}  # fmt: skip
 
 TERM = r'"[^"]*"|[^\s()"\[\]]+'
 TAGGED = re.compile(
@@ -277,6 +283,10 @@ def _normalise(name, value):
         return TYPE_ALIASES.get(key, key)
     if name == "la":
         return _language_code(value)
+    if name == "retracted":
+        if value.lower() not in YES_NO:
+            raise QueryError(f"Write retracted:yes or retracted:no, not “{value}”.")
+        return YES_NO[value.lower()]
     if name == "pmid":
         if not value.isdigit() or len(value) > 18:
             raise QueryError(f"A PMID is a number: “{value}” is not one.")
@@ -294,7 +304,7 @@ def _normalise(name, value):
 def _example(name):
     return {"au": "smith j[au]", "1au": "smith j[1au]", "ta": '"lancet neurol"[ta]',
             "pt": "review[pt]", "la": "english[la]", "pmid": "23456789[pmid]",
-            "dp": "2010:2015[dp]"}[name]  # fmt: skip
+            "dp": "2010:2015[dp]", "retracted": "retracted:no"}[name]  # fmt: skip
 
 
 LANGUAGE_CODES = {

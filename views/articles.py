@@ -6,6 +6,7 @@ import re
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 import citations
+import retractions
 import similar as similar_papers
 from models import Article, LibraryStats, Note, Star
 from views import library
@@ -21,12 +22,14 @@ DOWNLOADS = {
 }
 
 
-def get_article(pmid, for_page=False):
+def get_article(pmid, for_page=False, export=False):
     """The article with this PMID, or a real 404 page. `for_page` also finds which of the
-    papers it links to are here, and whether the reader starred it, in the same query
-    (Article.for_page)."""
+    papers it links to are here, its notices, and whether the reader starred it, in the same
+    query (Article.for_page); `export` whether it is retracted (exports say so)."""
     if for_page:
         article = Article.for_page(pmid, signed_in_user())
+    elif export:
+        article = Article.with_retracted().where(Article.pmid == pmid).get_or_none()
     else:
         article = Article.get_or_none(Article.pmid == pmid)
     if article is None:
@@ -126,7 +129,9 @@ def _page_url(number, before=None, after=None):
 @bp.get("/articles/<int:pmid>")
 def show(pmid):
     """One paper as the seed page shows it: citation, abstract, actions, notes, MeSH, and
-    the rest of the record (comments and corrections, funding, substances, identifiers)."""
+    the rest of the record (comments and corrections, funding, substances, identifiers);
+    near the title, its retraction or expression of concern, errata and updated versions,
+    or, for a notice, the paper it concerns."""
     return paper_page(get_article(pmid, for_page=True))
 
 
@@ -140,6 +145,7 @@ def paper_page(article, status=200, block="content", **notes_state):
         if reader is not None and not hasattr(article, "starred"):  # not read by for_page
             article.starred = Star.is_starred(reader, article)
         context.update(_citation_context(article, citations.DEFAULT_STYLE))
+        context["notice_state"] = retractions.state_of(article)
     return page("articles/show.html", block, status, **context)
 
 
@@ -177,7 +183,9 @@ def similar(pmid):
 @bp.get("/articles/<int:pmid>.txt")
 def plaintext(pmid):
     """The whole record as readable UTF-8 plain text."""
-    text = render_template("articles/record.txt", article=get_article(pmid))
+    article = get_article(pmid, export=True)
+    retracted = citations.is_retracted(article)
+    text = render_template("articles/record.txt", article=article, retracted=retracted)
     return Response(text, mimetype="text/plain")
 
 
@@ -196,7 +204,7 @@ def download(pmid, kind):
     """The record as a file for a reference manager."""
     mimetype, export = DOWNLOADS[kind]
     return Response(
-        export(get_article(pmid)),
+        export(get_article(pmid, export=True)),
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="pmid-{pmid}.{kind}"'},
     )

@@ -350,7 +350,7 @@ def search_pmids(q, limit=SEARCH_EXPORT_LIMIT):
 
 def articles_for(pmids):
     """The stored papers among `pmids`, in the order given (one query)."""
-    found = {a.pmid: a for a in Article.select().where(Article.pmid.in_(list(pmids)))}
+    found = {a.pmid: a for a in Article.with_retracted().where(Article.pmid.in_(list(pmids)))}
     return [found[pmid] for pmid in pmids if pmid in found]
 
 
