@@ -59,13 +59,12 @@ def interest_terms():
 
 def pubmed_term(kind, value):
     """`"Lung Neoplasms"[mh]` and so on; a followed search as the reader wrote it."""
-    value = " ".join(value.split())
-    if not value:
-        return None
     if kind == Interest.SEARCH:
-        return f"({value})"
+        value = " ".join(value.split())
+        return f"({value})" if value else None
     # A double quote cannot be escaped inside a PubMed phrase: it would end it.
-    return f'"{value.replace(chr(34), " ").strip()}"[{FIELD_TAGS[kind]}]'
+    value = " ".join(value.replace('"', " ").split())
+    return f'"{value}"[{FIELD_TAGS[kind]}]' if value else None
 
 
 def window(today, days=DEFAULT_WINDOW_DAYS):
