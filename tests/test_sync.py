@@ -700,3 +700,12 @@ def test_the_weeks_count_reads_an_index_range_of_runs(app):
     sql, params = SyncRun.added_since_subquery(since).sql()
     plan = models.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
     assert "USING INDEX sync_run_finished_at" in " ".join(row[-1] for row in plan)
+
+
+def test_readme_documents_sync_and_the_daily_command():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("### New papers by themselves") :]
+    assert "flask --app app daily --url" in section and "sync --status" in section
+    assert "OnCalendar=" in section and "crontab" in section
+    for key in ("SYNC_SOURCE", "SYNC_WINDOW_DAYS", "UPDATEFILES_URL", "UPDATEFILES_FIRST"):
+        assert f"| `{key}` |" in readme
