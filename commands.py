@@ -37,7 +37,9 @@ def _one_line_errors(command):
     when the database or the disk refuses, instead of a traceback."""
     for subcommand in getattr(command, "commands", {}).values():
         _one_line_errors(subcommand)
-    if command.callback is None:
+    # Every create_app registers the same command objects again: wrap each callback once,
+    # or a process making many apps (the test suite) stacks wrappers past the recursion limit.
+    if command.callback is None or getattr(command.callback, "one_line_errors", False):
         return command
     callback = command.callback
 
@@ -52,6 +54,7 @@ def _one_line_errors(command):
                 raise
             raise click.ClickException(models.database_problem("disk is full")) from None
 
+    run.one_line_errors = True
     command.callback = run
     return command
 

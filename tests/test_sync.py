@@ -709,3 +709,11 @@ def test_readme_documents_sync_and_the_daily_command():
     assert "OnCalendar=" in section and "crontab" in section
     for key in ("SYNC_SOURCE", "SYNC_WINDOW_DAYS", "UPDATEFILES_URL", "UPDATEFILES_FIRST"):
         assert f"| `{key}` |" in readme
+
+
+def test_many_apps_wrap_each_command_once(tmp_path):
+    import commands  # noqa: PLC0415
+
+    for number in range(3):
+        make_app(tmp_path / str(number), tmp_path / f"{number}.db")
+    assert not getattr(commands.sync.callback.__wrapped__, "one_line_errors", False)
