@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_notes.py
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_journal.py
+	$(BIN)/python benchmarks/bench_sync.py
 
 lint: setup
 	$(BIN)/ruff check .

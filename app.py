@@ -27,6 +27,7 @@ from views import (
 # the `config` dict given to create_app overrides them.
 ENV_KEYS = (
     "DATABASE_URL", "SECRET_KEY", "NCBI_API_KEY", "NCBI_EMAIL", "EUTILS_BASE_URL",
+    "SYNC_SOURCE", "SYNC_WINDOW_DAYS", "UPDATEFILES_URL", "UPDATEFILES_FIRST",
     "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_SENDER",
 )  # fmt: skip
 

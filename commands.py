@@ -1,5 +1,5 @@
 """Pearl's command line (`flask --app app …`): create the database, import files, fetch
-from PubMed, load the demo papers."""
+from PubMed, sync new papers from it, load the demo papers, the day's scheduled work."""
 
 import datetime
 import errno
@@ -18,7 +18,8 @@ import markup
 import models
 import pubmed
 import retractions
-from pubmed import eutils, mesh
+from pubmed import eutils, mesh, updatefiles
+from pubmed import sync as pubmed_sync
 
 DEMO_FILE = Path(__file__).parent / "demo" / "medline16n0902.xml.gz"
 
@@ -27,7 +28,7 @@ def init_app(app):
     for command in (
         init_db, import_files, fetch, load_demo, create_user, rerender_notes, trial, publish_issues,
         import_mesh, import_retractions,
-        rebuild_terms,
+        rebuild_terms, sync, daily,
     ):  # fmt: skip
         app.cli.add_command(_one_line_errors(command))
 
@@ -37,7 +38,9 @@ def _one_line_errors(command):
     when the database or the disk refuses, instead of a traceback."""
     for subcommand in getattr(command, "commands", {}).values():
         _one_line_errors(subcommand)
-    if command.callback is None:
+    # Every create_app registers the same command objects again: wrap each callback once,
+    # or a process making many apps (the test suite) stacks wrappers past the recursion limit.
+    if command.callback is None or getattr(command.callback, "one_line_errors", False):
         return command
     callback = command.callback
 
@@ -52,6 +55,7 @@ def _one_line_errors(command):
                 raise
             raise click.ClickException(models.database_problem("disk is full")) from None
 
+    run.one_line_errors = True
     command.callback = run
     return command
 
@@ -174,12 +178,7 @@ def fetch(pmids):
     Set NCBI_API_KEY for 10 requests a second instead of 3.
     """
     models.migrate()
-    config = current_app.config
-    client = eutils.EutilsClient(
-        base_url=config.get("EUTILS_BASE_URL") or eutils.DEFAULT_BASE,
-        api_key=config.get("NCBI_API_KEY"),
-        email=config.get("NCBI_EMAIL"),
-    )
+    client = _eutils_client()
     try:
         result = client.fetch(pmids)
         with click.progressbar(length=len(result.requested), label="Fetching") as bar:
@@ -190,6 +189,127 @@ def fetch(pmids):
     if result.missing:
         missing = " ".join(map(str, result.missing))
         click.secho(f"Not found in PubMed: {missing}", fg="yellow", err=True)
+        raise SystemExit(1)
+
+
+def _eutils_client():
+    """The E-utilities client as configured (EUTILS_BASE_URL, NCBI_API_KEY, NCBI_EMAIL)."""
+    config = current_app.config
+    return eutils.EutilsClient(
+        base_url=config.get("EUTILS_BASE_URL") or eutils.DEFAULT_BASE,
+        api_key=config.get("NCBI_API_KEY"),
+        email=config.get("NCBI_EMAIL"),
+    )
+
+
+SYNC_SOURCES = (models.SyncRun.INTERESTS, models.SyncRun.UPDATEFILES)
+# What stops a sync: one line each (the run row keeps it too), never a traceback.
+SYNC_ERRORS = (*pubmed_sync.ERRORS, *IMPORT_ERRORS)
+
+
+@click.command("sync")
+@with_appcontext
+@click.option("--status", is_flag=True, help="Print the last runs instead of running one.")
+def sync(status):
+    """Bring new papers from PubMed. SYNC_SOURCE=interests (the default) searches for what
+    the readers follow, entered since the last successful run (SYNC_WINDOW_DAYS, 30, the
+    first time); SYNC_SOURCE=updatefiles applies NCBI's update files (UPDATEFILES_URL) not
+    yet applied, each checked against its .md5. Safe to run again after any failure."""
+    models.migrate()
+    if status:
+        _print_status()
+        return
+    source = (current_app.config.get("SYNC_SOURCE") or models.SyncRun.INTERESTS).strip().lower()
+    if source not in SYNC_SOURCES:
+        raise click.ClickException(
+            f"SYNC_SOURCE is {source!r}: it must be one of {', '.join(SYNC_SOURCES)}"
+        )
+    try:
+        if source == models.SyncRun.INTERESTS:
+            _sync_interests()
+        else:
+            _sync_updatefiles()
+    except SYNC_ERRORS as error:
+        raise click.ClickException(f"sync: {pubmed_sync.describe(error)}") from None
+
+
+def _sync_interests():
+    days = current_app.config.get("SYNC_WINDOW_DAYS") or pubmed_sync.DEFAULT_WINDOW_DAYS
+    try:
+        days = int(days)
+    except ValueError:
+        raise click.ClickException(f"SYNC_WINDOW_DAYS is {days!r}: a number of days") from None
+
+    def searched(start, end, found):
+        split = " (over 10,000: split)" if found.count > eutils.SEARCH_LIMIT else ""
+        click.echo(f"  {start:%Y/%m/%d}–{end:%Y/%m/%d}: {found.count:,} found{split}")
+
+    run, followed = pubmed_sync.sync_interests(_eutils_client(), days=days, on_search=searched)
+    if followed.skipped_filters:
+        click.echo(
+            f"Left out {followed.skipped_filters} clinical filter interest(s): a filter narrows "
+            "the papers already here and names no topic to bring from PubMed."
+        )
+    if run is None:
+        click.echo("Nobody follows anything yet: nothing to search for.")
+        return
+    click.echo(f"PubMed {run.window_start}–{run.window_end}, {len(followed.terms)} interests: "
+               f"{run.added} added, {run.updated} updated, {run.deleted} deleted.")  # fmt: skip
+
+
+def _sync_updatefiles():
+    config = current_app.config
+    downloader = updatefiles.Downloader(config.get("UPDATEFILES_URL") or updatefiles.DEFAULT_URL)
+    folder = Path(current_app.instance_path) / "updatefiles"
+    runs = pubmed_sync.sync_updatefiles(
+        downloader, folder, first=config.get("UPDATEFILES_FIRST") or None,
+        on_file=lambda name: click.echo(f"  {name}…"),
+    )  # fmt: skip
+    for run in runs:
+        click.echo(f"{run.file}: {run.added} added, {run.updated} updated, "
+                   f"{run.deleted} deleted.")  # fmt: skip
+    if not runs:
+        click.echo("Update files: none new.")
+
+
+def _print_status(count=10):
+    """The last runs as a small table, newest first."""
+    runs = list(models.SyncRun.latest(count))
+    if not runs:
+        click.echo("No sync has run yet.")
+        return
+    rows = [("started (UTC)", "source", "window or file", "added", "updated", "deleted",
+             "took", "outcome")]  # fmt: skip
+    for run in runs:
+        what = run.file or f"{run.window_start}–{run.window_end}"
+        took = f"{run.seconds:.1f} s" if run.seconds is not None else "–"
+        outcome = "ok" if run.succeeded else run.error or "interrupted (or running)"
+        rows.append((f"{run.started_at:%Y-%m-%d %H:%M}", run.source, what, f"{run.added:,}",
+                     f"{run.updated:,}", f"{run.deleted:,}", took, outcome))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.rjust(w) if 3 <= i <= 6 else cell.ljust(w)
+                 for i, (cell, w) in enumerate(zip(row, widths, strict=False))]  # fmt: skip
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
+
+
+@click.command("daily")
+@with_appcontext
+@click.option("--url", default="http://localhost:5000", show_default=True,
+              help="Pearl's public address, for the links in emailed issues.")  # fmt: skip
+@click.pass_context
+def daily(context, url):
+    """The day's work, in order: sync new papers from PubMed, then publish the issues that
+    are due. When the sync fails the issues still go out (with the papers already here),
+    and the command then fails with the sync's line."""
+    failed = None
+    try:
+        context.invoke(sync, status=False)
+    except click.ClickException as error:
+        failed = error
+        click.secho(f"Error: {error.format_message()}", fg="red", err=True)
+    context.invoke(publish_issues, url=url)
+    if failed:
         raise SystemExit(1)
 
 

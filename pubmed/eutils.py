@@ -1,4 +1,5 @@
-"""The NCBI E-utilities client: fetches PubMed records by PMID with efetch (XML), politely.
+"""The NCBI E-utilities client: fetches PubMed records by PMID with efetch (XML), and by
+search with esearch and the history server (`search`, `fetch_found`), politely.
 
 - Ids go in the body of a form-encoded POST, at most BATCH_SIZE (200) per request, so a
   long list never makes an over-long URL and the API key never appears in one.
@@ -12,10 +13,14 @@ Usage::
     result = EutilsClient(api_key=key, email=email).fetch(["12091962", 9997])
     importer.import_records(result)  # records (dicts) as every pubmed reader yields them
     result.missing  # requested PMIDs NCBI did not return: complete once iteration ends
+
+    found = client.search('"Malaria"[tiab]', mindate="2026/11/01", maxdate="2026/11/26")
+    importer.import_records(client.fetch_found(found))  # efetch by WebEnv, in batches
 """
 
 import datetime
 import http.client
+import json
 import re
 import threading
 import time
@@ -37,6 +42,9 @@ MAX_RETRY_WAIT = 60  # a Retry-After of hours would hang the command: wait at mo
 ERROR_BODY_CHARS = 300  # how much of an error response goes into the message
 # ASCII digits only: str.isdigit() also accepts "²" and other scripts' digits.
 PMID = re.compile(r"[0-9]{1,12}")
+# esearch (and efetch from the history server) returns at most this many of one search:
+# a larger result must be split into smaller searches, never read in part.
+SEARCH_LIMIT = 10_000
 
 
 class EutilsError(Exception):
@@ -130,6 +138,17 @@ class Fetch:
             self.missing.extend(pmid for pmid in batch if pmid not in returned)
 
 
+class Found:
+    """One esearch kept on the history server: how many PMIDs matched (`count`), and where
+    they wait (`webenv`, `query_key`) for efetch."""
+
+    def __init__(self, term, count, webenv, query_key):
+        self.term, self.count, self.webenv, self.query_key = term, count, webenv, query_key
+
+    def __repr__(self):
+        return f"Found({self.term!r}, count={self.count})"
+
+
 class EutilsClient:
     """Fetches PubMed records from E-utilities at `base_url` (tests and the app's
     EUTILS_BASE_URL point it elsewhere). `requests_per_second` defaults to NCBI's limit for
@@ -152,7 +171,9 @@ class EutilsClient:
         sleep=time.sleep,
     ):
         # rstrip + join rather than urljoin: "…/eutils" without its slash must still work.
-        self.url = base_url.rstrip("/") + "/efetch.fcgi"
+        self.base = base_url.rstrip("/") + "/"
+        self.url = self.base + "efetch.fcgi"
+        self.search_url = self.base + "esearch.fcgi"
         self.api_key, self.email, self.timeout = api_key or None, email or None, timeout
         self.retries, self.backoff, self._sleep = retries, backoff, sleep
         if requests_per_second is None:
@@ -169,8 +190,49 @@ class EutilsClient:
         as the response arrives. Errors name the source "efetch batch {number}"."""
         if len(pmids) > BATCH_SIZE:
             raise ValueError(f"at most {BATCH_SIZE} PMIDs per request, not {len(pmids)}")
-        name = f"efetch batch {number}"
-        with self._open(pmids, name) as response:
+        params = {"db": "pubmed", "retmode": "xml", "id": ",".join(map(str, pmids))}
+        yield from self._records(params, f"efetch batch {number}")
+
+    def search(self, term, mindate=None, maxdate=None, datetype="edat"):
+        """Run `term` through esearch, kept on the history server (usehistory=y): a Found
+        with the count. Dates are YYYY/MM/DD, both ends included, on `datetype` (edat: the
+        day the record entered PubMed, which never changes, so windows never miss one)."""
+        params = {"db": "pubmed", "term": term, "usehistory": "y", "retmax": "0",
+                  "retmode": "json"}  # fmt: skip
+        if mindate or maxdate:
+            params.update(datetype=datetype, mindate=mindate or "1800/01/01",
+                          maxdate=maxdate or "3000/12/31")  # fmt: skip
+        with self._open(self.search_url, params, "esearch") as response:
+            try:
+                body = CheckedBody(response).read()
+            except (OSError, http.client.HTTPException) as error:
+                message = f"esearch: connection lost reading {self.search_url}: {error!r}"
+                raise EutilsError(self._redact(message), url=self.search_url) from None
+        try:
+            result = json.loads(body)["esearchresult"]
+            if "ERROR" in result:
+                raise EutilsError(f"esearch: {result['ERROR']}", url=self.search_url)
+            return Found(term, int(result["count"]), result["webenv"], result["querykey"])
+        except (ValueError, KeyError, TypeError):
+            shown = " ".join(body[:ERROR_BODY_CHARS].decode("utf-8", "replace").split())
+            message = f"esearch: not an esearch answer from {self.search_url}: {shown}"
+            raise EutilsError(self._redact(message), url=self.search_url) from None
+
+    def fetch_found(self, found):
+        """The records of a search kept on the history server, efetched BATCH_SIZE at a time
+        (retstart/retmax), lazily. Refuses a search over SEARCH_LIMIT: NCBI would stop there
+        and the rest would be lost without a word; split it first."""
+        if found.count > SEARCH_LIMIT:
+            raise ValueError(f"{found.count} records: over {SEARCH_LIMIT}, split the search")
+        for number, start in enumerate(range(0, found.count, BATCH_SIZE), 1):
+            params = {"db": "pubmed", "retmode": "xml", "WebEnv": found.webenv,
+                      "query_key": found.query_key, "retstart": str(start),
+                      "retmax": str(BATCH_SIZE)}  # fmt: skip
+            yield from self._records(params, f"efetch batch {number}")
+
+    def _records(self, params, name):
+        """The records of one efetch POST, streamed as the response arrives."""
+        with self._open(self.url, params, name) as response:
             try:
                 yield from pubmed.parse_xml_stream(CheckedBody(response), name=name)
             except (OSError, http.client.HTTPException) as error:
@@ -178,31 +240,30 @@ class EutilsClient:
                 message = f"{name}: connection lost reading {self.url}: {error!r}"
                 raise EutilsError(self._redact(message), url=self.url) from None
 
-    def _open(self, pmids, name):
-        """The response to one efetch POST, after retrying 429, 5xx and network failures."""
+    def _open(self, url, params, name):
+        """The response to one POST, after retrying 429, 5xx and network failures."""
         for attempt in range(self.retries + 1):
             self.limiter.wait()
             try:
-                return urllib.request.urlopen(self._request(pmids), timeout=self.timeout)
+                return urllib.request.urlopen(self._request(url, params), timeout=self.timeout)
             except urllib.error.HTTPError as error:
                 with error:  # closes the error's body (and its socket)
                     if not retryable(error.code) or attempt == self.retries:
-                        raise self._http_error(error, name, attempt + 1) from None
+                        raise self._http_error(error, name, attempt + 1, url) from None
                     wait = retry_after(error.headers.get("Retry-After"))
             except (OSError, http.client.HTTPException) as error:
                 if attempt == self.retries:
                     reason = getattr(error, "reason", error)
                     tries = f"; {attempt + 1} attempts" if attempt else ""
-                    message = f"{name}: could not reach {self.url} ({reason}{tries})"
-                    raise EutilsError(self._redact(message), url=self.url) from None
+                    message = f"{name}: could not reach {url} ({reason}{tries})"
+                    raise EutilsError(self._redact(message), url=url) from None
                 wait = None
             self._sleep(min(MAX_RETRY_WAIT, self.backoff * 2**attempt if wait is None else wait))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _request(self, pmids):
-        """A form-encoded POST: the ids (and the key) travel in the body, not the URL."""
-        params = {"db": "pubmed", "retmode": "xml", "id": ",".join(map(str, pmids))}
-        params["tool"] = TOOL
+    def _request(self, url, params):
+        """A form-encoded POST: the ids, terms (and the key) travel in the body, not the URL."""
+        params = {**params, "tool": TOOL}
         if self.email:
             params["email"] = self.email
         if self.api_key:
@@ -212,21 +273,21 @@ class EutilsClient:
             "Content-Type": "application/x-www-form-urlencoded",
             "User-Agent": f"{TOOL} (Python urllib)",
         }
-        return urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+        return urllib.request.Request(url, data=data, headers=headers, method="POST")
 
-    def _http_error(self, error, name, attempts):
+    def _http_error(self, error, name, attempts, url):
         """EutilsError for a final HTTP error, with the start of its body: NCBI explains
         there (and echoes the API key, hence the redaction)."""
         try:
             body = error.read(ERROR_BODY_CHARS).decode("utf-8", "replace").strip()
         except (OSError, http.client.HTTPException):
             body = ""
-        message = f"{name}: HTTP {error.code} {error.reason} from {self.url}"
+        message = f"{name}: HTTP {error.code} {error.reason} from {url}"
         if attempts > 1:
             message += f" ({attempts} attempts)"
         if body:
             message += f": {' '.join(body.split())}"
-        return EutilsError(self._redact(message), status=error.code, url=self.url)
+        return EutilsError(self._redact(message), status=error.code, url=url)
 
     def _redact(self, text):
         return text.replace(self.api_key, "***") if self.api_key else text

@@ -1,6 +1,7 @@
 """The paper pages: the list of recent papers, one paper, its plaintext, citations and
 downloads in RIS, BibTeX and MEDLINE formats."""
 
+import datetime
 import re
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
@@ -8,7 +9,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 import citations
 import retractions
 import similar as similar_papers
-from models import Article, LibraryStats, Note, Star
+from models import Article, LibraryStats, Note, Star, utcnow
 from views import library
 from views.auth import signed_in_user
 from views.render import LARGEST_ID, page, page_number, wants_fragment
@@ -37,6 +38,8 @@ def get_article(pmid, for_page=False, export=False):
     return article
 
 
+WEEK = datetime.timedelta(days=7)
+
 # Where a page of recent papers starts: "<sort date>.<PMID>" of the paper next to it.
 CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})\.(\d{1,19})")
 
@@ -53,7 +56,9 @@ def index():
     if not (before or after) and number != 1:
         abort(404, description=f"There is no page {number} of papers: pages are no longer "
                                "numbered; start from the newest papers.")  # fmt: skip
-    total = LibraryStats.paper_count()  # kept by the import: no COUNT of the table
+    # The paper count (kept by the import: no COUNT of the table), and when PubMed last
+    # updated the library with what its runs added this week, all in one query.
+    total, updated, new_this_week = LibraryStats.overview(utcnow() - WEEK)
     articles, newer, older = _recent_page(per_page, before, after)
     last_page = max(1, -(-total // per_page))
     number = _position(number, newer, older, last_page)
@@ -65,6 +70,8 @@ def index():
         page_number=number,
         last_page=last_page,
         total=total,
+        updated=updated,
+        new_this_week=new_this_week,
         newer_url=_page_url(step(-1), after=articles[0].page_key) if newer else None,
         older_url=_page_url(step(1), before=articles[-1].page_key) if older else None,
     )
