@@ -37,6 +37,7 @@ from peewee import (
     SqliteDatabase,
     TextField,
     Tuple,
+    Value,
     fn,
 )
 from playhouse import db_url
@@ -61,6 +62,18 @@ TAG = re.compile(r"<[^>]+>")
 MATH = re.compile(r"""<math\b[^>]*?\balttext=(?:"([^"]*)"|'([^']*)')[^>]*>.*?</math>""", re.S)
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def display_date(value):
+    """ "2010-02-06" (or a stored timestamp) → "6 Feb 2010"; "1995-09" → "Sep 1995"; "1995"
+    as it is."""
+    if not value:
+        return None
+    parts = str(value)[:10].split("-")
+    if len(parts) == 1:
+        return parts[0]
+    month = MONTHS[int(parts[1]) - 1]
+    return f"{int(parts[2])} {month} {parts[0]}" if len(parts) == 3 else f"{month} {parts[0]}"
 
 
 def html_to_text(fragment):
@@ -733,17 +746,22 @@ class Notice(BaseModel):
         ]
 
     @classmethod
-    def replace_for(cls, pmids, rows):
-        """PubMed's notice rows read from the records `pmids` become `rows` (a batch's)."""
+    def replace_for(cls, pmids, rows, tell=True):
+        """PubMed's notice rows read from the records `pmids` become `rows` (a batch's); the
+        readers of a paper that gets a new kind of notice are told (CorrectionAlert.tell)."""
+        before = cls._kinds_known(rows) if tell else None
         if pmids:
             cls.delete().where((cls.source == "pubmed") & cls.origin.in_(list(pmids))).execute()
         bulk.insert_or_ignore("notice", cls.COLUMNS, rows)
+        if tell:
+            CorrectionAlert.tell(cls._kinds(rows) - before)
 
     @classmethod
     def replace_records(cls, source, origins, rows):
         """The rows of `source`'s records `origins` (Retraction Watch Record IDs) become
         `rows`; returns the set of those records that were stored before."""
         origins = list(origins)
+        known = cls._kinds_known(rows)
         before = set()
         for start in range(0, len(origins), 5000):
             chunk = origins[start : start + 5000]
@@ -751,7 +769,28 @@ class Notice(BaseModel):
             before.update(origin for (origin,) in query.tuples())
             cls.delete().where((cls.source == source) & cls.origin.in_(chunk)).execute()
         bulk.insert_or_ignore("notice", cls.COLUMNS, rows)
+        CorrectionAlert.tell(cls._kinds(rows) - known)
         return before
+
+    @staticmethod
+    def _kinds(rows):
+        """The (paper, nature) pairs of notice rows that readers are told of."""
+        return {(row[0], row[1]) for row in rows if row[1] in CorrectionAlert.NATURES}
+
+    @classmethod
+    def _kinds_known(cls, rows):
+        """Which of the rows' (paper, nature) pairs the table holds already (from any source):
+        those are not news. One indexed query per 5,000 papers."""
+        pmids = sorted({pmid for pmid, _ in cls._kinds(rows)})
+        known = set()
+        for start in range(0, len(pmids), 5000):
+            query = (
+                cls.select(cls.pmid, cls.nature)
+                .where(cls.pmid.in_(pmids[start : start + 5000]))
+                .distinct()
+            )
+            known.update(query.tuples())
+        return known
 
     @classmethod
     def retracted_sql(cls, pmid_column):
@@ -962,11 +1001,42 @@ class Note(BaseModel):
         `total` (all visible notes) from a window function: one query for list and count."""
         return list(
             cls.visible_to(user)
-            .select_extend(fn.COUNT(cls.id).over().alias("total"))
+            .select_extend(fn.COUNT(cls.id).over().alias("total"), cls.changed_column())
             .where(cls.article == article)
             .order_by(cls.created_at.desc(), cls.id.desc())
             .paginate(page, per_page)
         )
+
+    @classmethod
+    def changed_column(cls):
+        """`changed_after` ("retraction|2010-02-06", or None) as a column of a query over
+        notes: the paper's retraction (else expression of concern) dated after the note was
+        written; the date is the notice's, or when Pearl learnt of it when the notice gives
+        none. A partial date ("2010-02") is after a note written before that month. Two index
+        probes a note, folded into the query that reads them."""
+        when = "COALESCE(cn.date, (SELECT MIN(ca.created_at) FROM correction_alert ca"
+        when += " WHERE ca.article_id = cn.pmid AND ca.nature = cn.nature))"
+        return NodeList(
+            (
+                SQL(f"(SELECT cn.nature || '|' || {when} FROM notice cn WHERE cn.pmid = "),
+                cls.article,
+                SQL(" AND cn.nature IN ('retraction', 'concern') AND substr("),
+                cls.created_at,
+                SQL(f", 1, length({when})) < {when} ORDER BY cn.nature = 'retraction' DESC,"
+                    f" length({when}) DESC, {when} LIMIT 1)"),
+            ),
+            glue="",
+        ).alias("changed_after")  # fmt: skip
+
+    @property
+    def paper_changed(self):
+        """(nature, "6 Feb 2010") when the note predates its paper's retraction or expression
+        of concern (read by `page_on`); None otherwise."""
+        found = getattr(self, "changed_after", None)
+        if not found:
+            return None
+        nature, date = found.split("|", 1)
+        return nature, display_date(date)
 
     @classmethod
     def by_author(cls, user, q=""):
@@ -1704,6 +1774,127 @@ class Star(BaseModel):
             .where(cls.user == reader)
             .order_by(cls.created_at.desc(), cls.id.desc())
         )
+
+
+class CorrectionAlert(BaseModel):
+    """A reader told that a paper they are connected to (wrote a note on, starred, received
+    in an issue) was retracted, got an expression of concern or an erratum: once per reader,
+    paper and kind of notice (a unique index). Filled as the notices arrive (Notice's
+    writers call `tell`); `seen_at` when the journal's notice is dismissed, `issued_in` once
+    the paper is in an issue's Corrections section, `emailed_at` once that issue is mailed."""
+
+    NATURES = ("retraction", "concern", "correction")
+    NOTE, STAR, ISSUE = 1, 2, 3  # the closest connection first
+    CONNECTIONS = {NOTE: "you wrote a note on it", STAR: "you starred it",
+                   ISSUE: "it was in your journal"}  # fmt: skip
+    VERBS = {"retraction": "was retracted", "concern": "got an expression of concern",
+             "correction": "was corrected"}  # fmt: skip
+
+    user = ForeignKeyField(User, backref="correction_alerts", on_delete="CASCADE")
+    article = ForeignKeyField(Article, backref="correction_alerts", on_delete="CASCADE")
+    nature = CharField()
+    date = CharField(null=True)  # the notice's date as its source gives it, when it does
+    connection = SmallIntegerField()
+    created_at = DateTimeField(default=utcnow)
+    seen_at = DateTimeField(null=True)
+    issued_in = ForeignKeyField(Issue, null=True, on_delete="SET NULL")
+    emailed_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "correction_alert"
+        indexes = ((("user", "article", "nature"), True), (("user", "seen_at"), False))
+
+    @classmethod
+    def tell(cls, pairs, now=None):
+        """Tell the readers connected to each paper of `pairs` ((pmid, nature), natures not
+        seen on that paper before) that it changed: one INSERT … SELECT per 5,000 pairs,
+        readers found by the indexes on the note, star and issue_entry article columns.
+        Telling twice tells nothing new."""
+        pairs = sorted(pairs)
+        now = now or utcnow()
+        for start in range(0, len(pairs), 5000):
+            chunk = pairs[start : start + 5000]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            db.execute_sql(
+                f"WITH news(pmid, nature) AS (VALUES {values}),"
+                " papers AS (SELECT DISTINCT pmid FROM news),"
+                f" readers(user_id, pmid, connection) AS ("
+                f"SELECT n.author_id, n.article_id, {cls.NOTE} FROM note n"
+                " JOIN papers p ON n.article_id = p.pmid WHERE n.deleted_at IS NULL"
+                f" UNION ALL SELECT s.user_id, s.article_id, {cls.STAR} FROM star s"
+                " JOIN papers p ON s.article_id = p.pmid"
+                f" UNION ALL SELECT i.user_id, e.article_id, {cls.ISSUE} FROM issue_entry e"
+                " JOIN papers p ON e.article_id = p.pmid JOIN issue i ON i.id = e.issue_id)"
+                " INSERT OR IGNORE INTO correction_alert"
+                " (user_id, article_id, nature, date, connection, created_at)"
+                " SELECT r.user_id, r.pmid, news.nature, (SELECT x.date FROM notice x"
+                " WHERE x.pmid = news.pmid AND x.nature = news.nature AND x.date IS NOT NULL"
+                " ORDER BY length(x.date) DESC, x.date LIMIT 1), MIN(r.connection), ?"
+                " FROM news JOIN readers r ON r.pmid = news.pmid"
+                " GROUP BY r.user_id, r.pmid, news.nature",
+                [value for pair in chunk for value in pair] + [now],
+            )
+
+    # The reader's alerts not yet dismissed, newest first, as a JSON array:
+    # [{id, pmid, title, nature, date, connection}]. The reader's id goes between the two.
+    UNSEEN = ("(SELECT json_group_array(json_object('id', x.id, 'pmid', x.pmid, 'title',"
+              " x.title, 'nature', x.nature, 'date', x.date, 'connection', x.connection))"
+              " FROM (SELECT ca.id AS id, ca.article_id AS pmid, a.title AS title, ca.nature"
+              " AS nature, COALESCE(ca.date, ca.created_at) AS date, ca.connection AS"
+              " connection FROM correction_alert ca JOIN article a ON a.pmid = ca.article_id"
+              " WHERE ca.user_id = ",
+              " AND ca.seen_at IS NULL ORDER BY ca.id DESC) x)")  # fmt: skip
+
+    @classmethod
+    def unseen_column(cls, reader):
+        """The reader's unseen alerts (UNSEEN) as a column `alerts_found`, folded into the
+        query that reads their issue (one index range of the (user, seen_at) index)."""
+        before, after = cls.UNSEEN
+        return NodeList((SQL(before), Value(reader.id), SQL(after)), glue="").alias("alerts_found")
+
+    @classmethod
+    def unseen(cls, reader):
+        """The same JSON array as `unseen_column`, read on its own (one query)."""
+        before, after = cls.UNSEEN
+        return db.execute_sql(f"SELECT {before}?{after}", [reader.id]).fetchone()[0]
+
+    @staticmethod
+    def listed(found):
+        """The alerts of `unseen_column` as dicts, each with its sentence's pieces."""
+        alerts = json.loads(found or "[]")
+        for alert in alerts:
+            alert["when"] = display_date(alert["date"])
+            alert["verb"] = CorrectionAlert.VERBS[alert["nature"]]
+            alert["why"] = CorrectionAlert.CONNECTIONS[alert["connection"]]
+        return alerts
+
+    @classmethod
+    def dismiss(cls, reader, upto):
+        """The reader has seen their alerts up to id `upto` (those the page showed them)."""
+        return (
+            cls.update(seen_at=utcnow())
+            .where((cls.user == reader) & (cls.id <= upto) & cls.seen_at.is_null())
+            .execute()
+        )
+
+    @classmethod
+    def to_issue(cls, reader):
+        """The reader's alerts no issue has printed yet, oldest first, with their papers."""
+        return list(
+            cls.select(
+                cls.id, cls.article, cls.nature, cls.date, cls.created_at, cls.connection
+            )  # fmt: skip
+            .where((cls.user == reader) & cls.issued_in.is_null())
+            .order_by(cls.id)
+        )
+
+    def reason(self):
+        """ "Retracted on 6 Feb 2010", "Expression of concern, 6 Feb 2010", "Erratum, …"."""
+        when = display_date(self.date)
+        if self.nature == "retraction":
+            return f"Retracted on {when}" if when else "Retracted"
+        label = "Expression of concern" if self.nature == "concern" else "Erratum"
+        return f"{label}, {when}" if when else label
 
 
 class Collection(BaseModel):
@@ -2818,7 +3009,13 @@ def _migration_14():
     for start in range(0, len(pmids), 5000):
         chunk = Article.select(*columns).where(Article.pmid.in_(pmids[start : start + 5000]))
         records = [dict(zip(names, values, strict=True)) for values in chunk.tuples()]
-        Notice.replace_for([], [row for r in records for row in Notice.rows_for(r)])
+        Notice.replace_for([], [row for r in records for row in Notice.rows_for(r)], tell=False)
+
+
+def _migration_15():
+    # Readers told of the notices on papers they are connected to (issue 11). Notices already
+    # stored are not news: the table starts empty. Independent of the others but 14.
+    db.create_tables([CorrectionAlert])
 
 
 MIGRATIONS = {
@@ -2836,6 +3033,7 @@ MIGRATIONS = {
     12: _migration_12,
     13: _migration_13,
     14: _migration_14,
+    15: _migration_15,
 }
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models import MONTHS, NOTICE_TYPES, RETRACTED_TYPE, Article, Notice, db
+from models import MONTHS, NOTICE_TYPES, RETRACTED_TYPE, Article, Notice, db, display_date
 from pubmed.records import MalformedFile
 
 SOURCE = "retractionwatch"
@@ -139,17 +139,6 @@ def _merge(entry, row):
     for reason in (row["reason"] or "").split("; "):
         if reason and reason not in entry.reasons:
             entry.reasons.append(reason)
-
-
-def display_date(value):
-    """ "2010-02-06" → "6 Feb 2010"; "1995-09" → "Sep 1995"; "1995" as it is."""
-    if not value:
-        return None
-    parts = value.split("-")
-    if len(parts) == 1:
-        return parts[0]
-    month = MONTHS[int(parts[1]) - 1]
-    return f"{int(parts[2])} {month} {parts[0]}" if len(parts) == 3 else f"{month} {parts[0]}"
 
 
 # --- the Retraction Watch CSV ---
