@@ -4,18 +4,20 @@ notice and its dismissal; the Corrections section of the next issue and its emai
 demo papers, with the real Retraction Watch CSV sample's Wakefield row naming them."""
 
 import datetime
-import email
-import email.policy
 
 import pytest
 
 import journal
 import retractions
-from models import CorrectionAlert, Interest, Issue, IssueEntry, Note, Star, User
+from models import CorrectionAlert, Issue, IssueEntry, Note, Star, User
+from tests import test_journal
 from tests.conftest import csrf_token, soup
-from tests.test_journal import INTERESTS, NEXT_WEEK, THURSDAY, at, follow, papers, reader, smtp  # noqa: F401
+from tests.test_journal import NEXT_WEEK, THURSDAY, at
 from tests.test_retractions import CSV
 
+# The journal tests' fixtures: the demo papers added at one moment, a reader following
+# test_journal's interests, signed in, and a real SMTP server.
+papers, reader, smtp = test_journal.papers, test_journal.reader, test_journal.smtp
 pytestmark = pytest.mark.clock(THURSDAY)
 
 NOTED = 24997269  # the reader writes a note on it (not in their first issue)
@@ -121,9 +123,7 @@ def test_a_note_written_before_the_retraction_is_flagged(connected, client, auth
     assert panel.find(id=f"note-{before.id}-changed") is not None
 
 
-def test_an_expression_of_concern_flags_notes_and_an_erratum_does_not(
-    connected, client, tmp_path
-):
+def test_an_expression_of_concern_flags_notes_and_an_erratum_does_not(connected, client, tmp_path):
     with at(RETRACTED_ON):
         retract(tmp_path, NOTED, nature="Correction")
     (note,) = Note.select().where(Note.article == NOTED)
