@@ -43,6 +43,7 @@ from models import (
     Article,
     ArticleFacet,
     ArticleSearch,
+    CorrectionAlert,
     Interest,
     Issue,
     IssueEntry,
@@ -366,12 +367,19 @@ def due(user, latest, now=None):
     return latest is None or latest.period_start < start
 
 
-def publish(user, now=None):
+def publish(user, now=None, alerts=False):
     """The reader's issue for the period holding `now`: assembled if due, else the latest.
     Returns (issue, created); issue is None while the reader follows nothing and has no
-    issue yet. Safe to run twice, or from two processes at once: one issue per period."""
+    issue yet. Safe to run twice, or from two processes at once: one issue per period.
+    A new issue opens with a Corrections section: the papers the reader is connected to
+    that were retracted or corrected since (CorrectionAlert), whatever the interests.
+    `alerts`: the latest issue carries the reader's unseen alerts (`alerts_found`), read in
+    the same query, for the journal page."""
     now = now or utcnow()
-    latest = Issue.of(user).first()
+    latest = Issue.of(user)
+    if alerts:
+        latest = latest.select_extend(CorrectionAlert.unseen_column(user))
+    latest = latest.first()
     if not due(user, latest, now):
         return latest, False
     interests = list(Interest.of(user))
@@ -399,18 +407,45 @@ def publish(user, now=None):
                 created_at=now,
                 matched=matched,
             )
-            rows = [
-                {"issue": issue, "article": e.article.pmid, "position": e.position,
+            rows, told = _corrections(issue, user)
+            printed = {row["article"] for row in rows}
+            rows += [
+                {"issue": issue, "article": e.article.pmid, "position": len(rows) + number,
                  "section": e.section, "beyond": e.beyond, "reason": e.reason, "score": e.score}
-                for e in entries
+                for number, e in enumerate(
+                    (e for e in entries if e.article.pmid not in printed), start=1
+                )
             ]  # fmt: skip
             if rows:
                 IssueEntry.insert_many(rows).execute()
+            if told:
+                CorrectionAlert.update(issued_in=issue).where(
+                    CorrectionAlert.id.in_(told)
+                ).execute()
     except IntegrityError:
         # Another process assembled this period's issue first: theirs is the issue.
         issue = Issue.get((Issue.user == user) & (Issue.period_start == start))
         return issue, False
     return issue, True
+
+
+def _corrections(issue, user):
+    """(rows, alert ids): the Corrections section of a new issue, one entry per paper with
+    alerts no issue printed yet, in the order the reader was told, and those alerts. The
+    no-repeat rule keeps any paper of an issue out of later rankings, and a retracted paper
+    is never ranked: printing it here is the exception, by design."""
+    by_paper, told = {}, []
+    for alert in CorrectionAlert.to_issue(user):
+        by_paper.setdefault(alert.article_id, []).append(alert)
+        told.append(alert.id)
+    rows = []
+    for position, (pmid, alerts) in enumerate(by_paper.items(), start=1):
+        why = CorrectionAlert.CONNECTIONS[min(a.connection for a in alerts)]
+        reason = "; ".join(a.reason() for a in alerts) + f" · {why}"
+        rows.append({"issue": issue, "article": pmid, "position": position,
+                     "section": IssueEntry.CORRECTIONS, "beyond": False, "reason": reason,
+                     "score": 0.0})  # fmt: skip
+    return rows, told
 
 
 def sample(interests):

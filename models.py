@@ -1601,6 +1601,7 @@ class IssueEntry(BaseModel):
     the reader has done with it (read, starred)."""
 
     BEYOND = "Beyond your field"
+    CORRECTIONS = "Corrections"  # first in an issue: changed papers the reader knows
 
     issue = ForeignKeyField(Issue, backref="entries", on_delete="CASCADE")
     # A withdrawn record leaves the issues it was in.
@@ -1787,8 +1788,11 @@ class CorrectionAlert(BaseModel):
     NOTE, STAR, ISSUE = 1, 2, 3  # the closest connection first
     CONNECTIONS = {NOTE: "you wrote a note on it", STAR: "you starred it",
                    ISSUE: "it was in your journal"}  # fmt: skip
+    # The journal page's notice: "A paper you wrote a note on was retracted on 6 Feb 2010".
+    SUBJECTS = {NOTE: "A paper you wrote a note on", STAR: "A paper you starred",
+                ISSUE: "A paper from your journal"}  # fmt: skip
     VERBS = {"retraction": "was retracted", "concern": "got an expression of concern",
-             "correction": "was corrected"}  # fmt: skip
+             "correction": "got an erratum"}  # fmt: skip
 
     user = ForeignKeyField(User, backref="correction_alerts", on_delete="CASCADE")
     article = ForeignKeyField(Article, backref="correction_alerts", on_delete="CASCADE")
@@ -1850,13 +1854,15 @@ class CorrectionAlert(BaseModel):
         """The reader's unseen alerts (UNSEEN) as a column `alerts_found`, folded into the
         query that reads their issue (one index range of the (user, seen_at) index)."""
         before, after = cls.UNSEEN
-        return NodeList((SQL(before), Value(reader.id), SQL(after)), glue="").alias("alerts_found")
+        reader_id = getattr(reader, "id", reader)
+        return NodeList((SQL(before), Value(reader_id), SQL(after)), glue="").alias("alerts_found")
 
     @classmethod
     def unseen(cls, reader):
         """The same JSON array as `unseen_column`, read on its own (one query)."""
         before, after = cls.UNSEEN
-        return db.execute_sql(f"SELECT {before}?{after}", [reader.id]).fetchone()[0]
+        reader_id = getattr(reader, "id", reader)
+        return db.execute_sql(f"SELECT {before}?{after}", [reader_id]).fetchone()[0]
 
     @staticmethod
     def listed(found):
@@ -1866,6 +1872,7 @@ class CorrectionAlert(BaseModel):
             alert["when"] = display_date(alert["date"])
             alert["verb"] = CorrectionAlert.VERBS[alert["nature"]]
             alert["why"] = CorrectionAlert.CONNECTIONS[alert["connection"]]
+            alert["subject"] = CorrectionAlert.SUBJECTS[alert["connection"]]
         return alerts
 
     @classmethod

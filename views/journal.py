@@ -33,6 +33,7 @@ import journal
 import mail
 from models import (
     Article,
+    CorrectionAlert,
     Feedback,
     Interest,
     Issue,
@@ -46,7 +47,7 @@ from models import (
     utcnow,
 )
 from preferences import Preferences
-from views.render import fragment, page, wants_fragment
+from views.render import fragment, page, safe_next, wants_fragment
 
 bp = Blueprint("journal", __name__)
 log = logging.getLogger("pearl.journal")
@@ -107,7 +108,7 @@ def show():
     """The latest issue, assembled now if one is due; the interests picker until the reader
     follows something."""
     reader = _reader()
-    issue, created = journal.publish(reader)
+    issue, created = journal.publish(reader, alerts=True)
     if issue is None:
         return redirect(url_for("journal.interests", welcome=1))
     if created:
@@ -120,7 +121,12 @@ def issue(number):
     """One issue: its table of contents, grouped by section."""
     reader = _reader()
     # The issue and its neighbours in one query: the pager needs to know they exist.
-    nearby = Issue.of(reader).where(Issue.number.between(number - 1, number + 1))
+    # The reader's unseen correction alerts come with it, in the same query.
+    nearby = (
+        Issue.of(reader)
+        .select_extend(CorrectionAlert.unseen_column(reader))
+        .where(Issue.number.between(number - 1, number + 1))
+    )
     around = {i.number: i for i in nearby}
     if number not in around:
         abort(404, description=f"Your journal has no issue No. {number}.")
@@ -129,7 +135,12 @@ def issue(number):
 
 def _issue_page(issue, older, newer, notice=None):
     entries = list(IssueEntry.contents(issue))
+    # Read with the issue, except for an issue made by this request (one query more then).
+    found = getattr(issue, "alerts_found", None)
+    if found is None:
+        found = CorrectionAlert.unseen(issue.user_id)
     context = {
+        "alerts": CorrectionAlert.listed(found),
         "issue": issue,
         "sections": journal.sections(entries),
         "entries": entries,
@@ -145,7 +156,28 @@ def _issue_page(issue, older, newer, notice=None):
 def archive():
     """Every past issue, newest first, with how many papers are unread and starred."""
     reader = _reader()
-    return page("journal/archive.html", "archive", issues=list(Issue.archive(reader)))
+    # The unseen correction alerts ride on the issues' query (one more without issues).
+    issues = list(Issue.archive(reader).select_extend(CorrectionAlert.unseen_column(reader)))
+    found = issues[0].alerts_found if issues else CorrectionAlert.unseen(reader)
+    return page("journal/archive.html", "archive", issues=issues,
+                alerts=CorrectionAlert.listed(found))  # fmt: skip
+
+
+@bp.post("/journal/corrections/seen")
+def dismiss_alerts():
+    """ "Got it": the journal's notice of changed papers goes away (up to the last it showed);
+    htmx gets nothing in its place, a form goes back to the page."""
+    reader = _reader()
+    try:
+        upto = int(request.form.get("upto", ""))
+    except ValueError:
+        abort(400, description="Which notices were seen is missing.")
+    with db.atomic():
+        CorrectionAlert.dismiss(reader, upto)
+    if wants_fragment():
+        return ""
+    back = safe_next(request.form.get("next"), url_for("journal.show"))
+    return redirect(back, 303)
 
 
 @bp.get("/journal/starred")
@@ -486,6 +518,9 @@ def deliver(issue):
     issue.emailed_at = utcnow()
     with db.atomic():
         issue.save(only=[Issue.emailed_at])
+        CorrectionAlert.update(emailed_at=issue.emailed_at).where(
+            CorrectionAlert.issued_in == issue
+        ).execute()
     return True
 
 
