@@ -8,7 +8,8 @@ The update file is shaped like NCBI's: half its records revise papers of the lib
 changed title), half are new, and it ends with a DeleteCitation of 1,000 of the library's
 papers. It is made from the real demo file (PMIDs renumbered, as bench_import.py does) and,
 like the library (built once by a plain import of bench_import's synthetic corpus), cached
-in benchmarks/.cache/ under names of its own: the shared library_1000000.db is never opened.
+in benchmarks/.cache/ (bench_pages.py's library of the same size when there is one: it is
+copied for each measurement, never written).
 Every run works on a copy, deleted afterwards. Rows:
 
   (a) import into an empty library      `importer.import_file`, the plain import
@@ -46,7 +47,12 @@ UPDATE_NAME = "pubmed26n1500.xml.gz"
 
 
 def library(records):
-    """A cached SQLite library of `records` papers (the synthetic corpus, imported)."""
+    """A cached SQLite library of `records` papers (the synthetic corpus, imported). The
+    pages benchmark's library of the same corpus and size serves when it is there: it is
+    only ever copied (see `measure`), never written, and 9 GB is not built twice."""
+    shared = CACHE / f"library_{records}.db"
+    if shared.exists():
+        return shared
     path = CACHE / f"sync_library_v{VERSION}_{records}.db"
     if path.exists():
         return path
