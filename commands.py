@@ -214,7 +214,8 @@ def sync(status):
     """Bring new papers from PubMed. SYNC_SOURCE=interests (the default) searches for what
     the readers follow, entered since the last successful run (SYNC_WINDOW_DAYS, 30, the
     first time); SYNC_SOURCE=updatefiles applies NCBI's update files (UPDATEFILES_URL) not
-    yet applied, each checked against its .md5. Safe to run again after any failure."""
+    yet applied, each checked against its .md5. With RETRACTIONS_URL, Retraction Watch's CSV
+    is fetched and imported after. Safe to run again after any failure."""
     models.migrate()
     if status:
         _print_status()
@@ -229,8 +230,20 @@ def sync(status):
             _sync_interests()
         else:
             _sync_updatefiles()
+        if current_app.config.get("RETRACTIONS_URL"):
+            _sync_retractions(current_app.config["RETRACTIONS_URL"])
     except SYNC_ERRORS as error:
         raise click.ClickException(f"sync: {pubmed_sync.describe(error)}") from None
+
+
+def _sync_retractions(url):
+    """Retraction Watch's CSV from RETRACTIONS_URL (Crossref publishes it daily), imported as
+    `import-retractions` would: the retractions PubMed has not flagged yet."""
+    base, _, name = url.rpartition("/")
+    folder = Path(current_app.instance_path) / "retractions"
+    path = updatefiles.Downloader(base + "/").fetch(name, folder)
+    summary = retractions.import_csv(path, name=url)
+    click.echo(f"Retraction Watch: {summary}.")
 
 
 def _sync_interests():

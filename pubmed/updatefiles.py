@@ -93,6 +93,19 @@ class Downloader:
         partial.replace(final)
         return final
 
+    def fetch(self, name, folder):
+        """`folder/name` downloaded whole (resumed after a dropped connection), for a file
+        published without an .md5, such as the Retraction Watch CSV. A new copy each time:
+        such a file changes daily under the same name."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / (name + ".part")
+        partial.unlink(missing_ok=True)
+        self._fetch_resuming(name, partial)
+        final = folder / name
+        partial.replace(final)
+        return final
+
     def _fetch_resuming(self, name, partial):
         """Fill `partial` with the whole file, retrying dropped connections from where they
         stopped."""

@@ -717,3 +717,29 @@ def test_many_apps_wrap_each_command_once(tmp_path):
     for number in range(3):
         make_app(tmp_path / str(number), tmp_path / f"{number}.db")
     assert not getattr(commands.sync.callback.__wrapped__, "one_line_errors", False)
+
+
+# --- Retraction Watch, when RETRACTIONS_URL is set ---
+
+
+def test_sync_fetches_retraction_watch_when_asked(app, runner, ncbi):
+    ncbi.files["retraction_watch.csv"] = (
+        DATA / "retraction-check_retractionwatch-sample.csv"
+    ).read_bytes()
+    app.config["RETRACTIONS_URL"] = ncbi.updates_url + "retraction_watch.csv"
+    from_watch = models.Notice.select().where(models.Notice.source == "retractionwatch")
+    result = sync(runner)
+    assert result.exit_code == 0, result.output
+    assert "Retraction Watch: 13 records:" in result.output
+    stored = sorted(from_watch.tuples())
+    assert stored  # rows naming a PMID are kept even before their paper arrives
+    # Fetched again the next day: the same records update, never duplicate.
+    assert sync(runner).exit_code == 0
+    assert sorted(from_watch.tuples()) == stored
+    # A file the server no longer has: one line, and what was stored stays.
+    del ncbi.files["retraction_watch.csv"]
+    result = sync(runner)
+    assert result.exit_code == 1
+    last_line = result.output.strip().splitlines()[-1]
+    assert last_line.startswith("Error: sync: retraction_watch.csv: HTTP 404")
+    assert sorted(from_watch.tuples()) == stored
