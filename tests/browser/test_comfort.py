@@ -249,6 +249,17 @@ def test_dark_mode_keeps_aa_contrast_on_a_paper(open_page):
     assert contrast(border, page.locator("#notes").evaluate(BACKDROP)) >= 3
 
 
+def test_light_mode_focus_ring_and_field_edges_reach_3_to_1(open_page):
+    page = open_page(f"/articles/{PMID}?help=1", True)
+    page.emulate_media(color_scheme="light")
+    assert luminance(page.locator("body").evaluate(BACKDROP)) > 0.8  # it is light
+    page.keyboard.press("Tab")  # keyboard modality, so :focus-visible applies
+    for target in ["#pubmed-link", "button[type=submit]", "#note-body", "#library-open"]:
+        assert focus_ring_contrast(page.locator(target).first) >= 3, target
+    border = page.locator("#note-body").evaluate("(el) => getComputedStyle(el).borderTopColor")
+    assert contrast(border, page.locator("#notes").evaluate(BACKDROP)) >= 3
+
+
 def test_dark_mode_keeps_aa_contrast_in_messages_and_results(open_page, live_server):
     page = open_page("/search?q=heart", True)
     page.emulate_media(color_scheme="dark")
