@@ -89,8 +89,10 @@ function noteLength(text) {
 }
 
 function counterText(remaining) {
-  if (remaining >= 0) return `${remaining} characters remaining`;
-  return `${-remaining} characters over the limit`;
+  const count = Math.abs(remaining);
+  const characters = count === 1 ? "character" : "characters";
+  if (remaining >= 0) return `${count} ${characters} remaining`;
+  return `${count} ${characters} over the limit`;
 }
 
 const announceTimers = new WeakMap();

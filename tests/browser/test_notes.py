@@ -121,7 +121,7 @@ def test_a_note_of_301_characters_is_refused_and_kept(
     box.click()
     type_with_keyboard(page, text)
     counter = page.locator("#note-body-counter")
-    expect(counter).to_have_text("1 characters over the limit")
+    expect(counter).to_have_text("1 character over the limit")
     expect(counter).to_have_class(re.compile(r"\bover\b"))
 
     with page.expect_response(re.compile(rf"/articles/{PMID}/notes$")) as answer:
@@ -136,7 +136,7 @@ def test_a_note_of_301_characters_is_refused_and_kept(
     assert box.input_value() == text
     expect(box).to_be_focused()
     expect(box).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#note-body-counter")).to_have_text("1 characters over the limit")
+    expect(page.locator("#note-body-counter")).to_have_text("1 character over the limit")
     expect(page.locator("#note-body-counter")).to_have_class(re.compile(r"\bover\b"))
     expect(page.locator("#notes-count")).to_have_text("0 notes")
     expect(page.locator("#notes-list article.note")).to_have_count(0)
@@ -170,12 +170,12 @@ def test_a_refused_note_keeps_a_leading_line_break(
     text = "\n" + note_text(300)  # 301 characters, the first a line break
     page.locator("#note-body").click()
     type_with_keyboard(page, text)
-    expect(page.locator("#note-body-counter")).to_have_text("1 characters over the limit")
+    expect(page.locator("#note-body-counter")).to_have_text("1 character over the limit")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#note-body-error")).to_be_visible(timeout=10_000)
-    expect(page.locator("#note-body-counter")).to_have_text("1 characters over the limit")
+    expect(page.locator("#note-body-counter")).to_have_text("1 character over the limit")
     # Fails: the box holds 300 characters (the line break is gone) under a counter that says
-    # "1 characters over the limit", and saving again stores a note the reader did not write.
+    # "1 character over the limit", and saving again stores a note the reader did not write.
     assert page.locator("#note-body").input_value() == text
     assert only_422_errors(console_errors) == []
 
