@@ -281,3 +281,22 @@ def test_a_clinical_filter_is_followed_from_the_picker(app, auth, client):
     with at(THURSDAY):
         issue, _ = journal.publish(User.get_by_id(reader.id))
     assert {e.section for e in issue.entries if not e.beyond} == {"Therapy (narrow)"}
+
+
+def test_every_star_and_read_button_names_its_paper(app, auth, client):
+    reader = follower(auth, [("journal", "Fertility and sterility")])
+    Article.update(added_at=OLD).execute()
+    auth.login(reader.email)
+    with at(THURSDAY):
+        page = soup(client.get("/journal"))
+    entries = page.select("li.entry")
+    assert entries
+    names = set()
+    for entry in entries:
+        title = " ".join(entry.select_one(".entry-title").text.split())
+        for button, visible in ((entry.select_one("[id$=-star]"), "Star"),
+                                (entry.select_one("[id$=-read]"), "Mark read")):  # fmt: skip
+            assert button.text.strip() == visible
+            assert " ".join(button["aria-label"].split()) == f"{visible}: {title}"
+            names.add(button["aria-label"])
+    assert len(names) == 2 * len(entries)  # no two buttons share a name
