@@ -143,6 +143,19 @@ document.addEventListener("focusin", (event) => {
   if (item) markResult(item);
 });
 
+// Links that act as buttons once the script runs (they toggle, copy, or edit and delete in
+// place; without JavaScript they are plain links to a page that does it): a screen reader
+// hears a button, and Space presses them as it presses a button.
+const BUTTON_LINKS = "a[data-help-toggle], a[data-copy-from], article.note a[hx-get], article.note a[hx-post]";
+
+function markButtonLinks(root) {
+  const links = [...(root.matches?.(BUTTON_LINKS) ? [root] : []), ...root.querySelectorAll(BUTTON_LINKS)];
+  for (const link of links) link.setAttribute("role", "button");
+}
+
+document.addEventListener("htmx:load", (event) => markButtonLinks(event.detail.elt));
+document.addEventListener("DOMContentLoaded", () => markButtonLinks(document.body));
+
 function isTyping(element) {
   return element.closest("input, textarea, select, [contenteditable='true']") !== null;
 }
@@ -167,6 +180,11 @@ document.addEventListener("keydown", (event) => {
       event.preventDefault();
       hide.click();
     }
+    return;
+  }
+  if (event.key === " " && target.matches?.(BUTTON_LINKS)) {
+    event.preventDefault();
+    target.click();
     return;
   }
   if (target.id === "search-box" && event.key === "ArrowDown" && moveResult(1)) {

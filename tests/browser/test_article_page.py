@@ -49,7 +49,7 @@ def test_copy_citation_puts_it_on_the_clipboard(page, live_server, console_error
     page.goto(f"{live_server}/articles/{PMID}")
     citation = page.locator("#citation-text").inner_text()
     assert citation.startswith("Moxon KA, Oliviero A, Aguilar J, Foffani G.")
-    page.get_by_role("link", name="Copy Citation").click()
+    page.get_by_role("button", name="Copy Citation").click()
     expect(page.locator("#action-status")).to_have_text("Citation copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == citation
     assert page.url == f"{live_server}/articles/{PMID}"  # copied, not navigated
@@ -60,7 +60,7 @@ def test_style_menu_changes_the_citation_in_place(page, live_server, console_err
     page.goto(f"{live_server}/articles/{PMID}")
     page.get_by_label("Style", exact=True).select_option("apa")
     expect(page.locator("#citation-text")).to_contain_text("Moxon, K. A.")
-    page.get_by_role("link", name="Copy Citation").click()
+    page.get_by_role("button", name="Copy Citation").click()
     expect(page.locator("#action-status")).to_have_text("Citation copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()").startswith("Moxon, K. A.")
     page.get_by_label("Any CSL style by name").fill("nature")
@@ -121,6 +121,7 @@ def test_everything_works_with_javascript_off(browser, live_server):
     page = context.new_page()
     visited = intercept_library(page)
     page.goto(f"{live_server}/articles/{PMID}")
+    # Without the script it is a link to the citation page (with it, a button that copies).
     page.get_by_role("link", name="Copy Citation").click()
     expect(page.locator("h1")).to_have_text("Cite this paper")
     expect(page.locator("#citation-text")).to_contain_text("Moxon KA")

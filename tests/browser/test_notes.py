@@ -184,7 +184,7 @@ def test_editing_keeps_a_leading_line_break(signed_in, live_server, live_app, co
     page = signed_in
     note_id = add_note(live_app, "\nLeading break", models.Note.PRIVATE)
     page.goto(paper_url(live_server))
-    page.locator(f"#note-{note_id}").get_by_role("link", name="Edit").click()
+    page.locator(f"#note-{note_id}").get_by_role("button", name="Edit").click()
     field = page.locator(f"#note-{note_id}-body")
     expect(field).to_be_focused(timeout=10_000)
     expect(page.locator(f"#note-{note_id}-body-counter")).to_have_text("286 characters remaining")
@@ -224,10 +224,17 @@ def test_help_opens_and_closes_by_key_and_by_link(signed_in, live_server, consol
     expect(help_text).to_be_visible(timeout=10_000)
     expect(toggle).to_have_text("hide…")
     expect(toggle).to_be_focused()
-    page.get_by_role("link", name="hide…").click()
+    page.get_by_role("button", name="hide…").click()
     expect(help_text).to_have_count(0, timeout=10_000)
     expect(toggle).to_have_text("help")
     expect(toggle).to_be_focused()
+    # A button answers Space as well as Enter (the toggle is a link without the script).
+    expect(toggle).to_have_attribute("role", "button")
+    page.keyboard.press("Space")
+    expect(help_text).to_be_visible(timeout=10_000)
+    expect(toggle).to_be_focused()
+    page.keyboard.press("Space")
+    expect(help_text).to_have_count(0, timeout=10_000)
     assert page.url == paper_url(live_server)
     assert console_errors == []
 
@@ -316,7 +323,7 @@ def test_edit_a_note_in_place(signed_in, live_server, live_app, console_errors):
     note_id = note.get_attribute("id")
     expect(note.locator(".edited")).to_have_count(0)
 
-    note.get_by_role("link", name="Edit").click()
+    note.get_by_role("button", name="Edit").click()
     form = page.locator(f"form.editing#{note_id}")
     field = page.locator(f"#{note_id}-body")
     expect(form).to_be_visible(timeout=10_000)
@@ -341,7 +348,7 @@ def test_edit_a_note_in_place(signed_in, live_server, live_app, console_errors):
     ]
 
     # Edit again, change the text, and Escape: nothing changes.
-    note.get_by_role("link", name="Edit").click()
+    note.get_by_role("button", name="Edit").click()
     expect(form).to_be_visible(timeout=10_000)
     expect(field).to_be_focused()
     page.keyboard.type(" and more")  # the caret opens after the text
@@ -364,7 +371,7 @@ def test_delete_then_undo(signed_in, live_server, live_app, console_errors):
     note_id = note.get_attribute("id")
     expect(page.locator("#notes-count")).to_have_text("1 note")
 
-    note.get_by_role("link", name="Delete").click()
+    note.get_by_role("button", name="Delete").click()
     slot = page.locator(f"#{note_id}")
     expect(slot).to_contain_text("Note deleted.", timeout=10_000)
     expect(page.locator("#notes-count")).to_have_text("0 notes")
@@ -400,8 +407,8 @@ def test_signed_out_reader_sees_shared_notes_and_signs_in_back_to_the_paper(
     note = page.locator(f"article.note#note-{shared}")
     expect(note.locator(".note-text")).to_have_text("Shared pearl: check K+")
     expect(note.locator(".note-author")).to_have_text(reader["name"])
-    expect(note.get_by_role("link", name="Edit")).to_have_count(0)
-    expect(note.get_by_role("link", name="Delete")).to_have_count(0)
+    expect(note.get_by_role("button", name="Edit")).to_have_count(0)
+    expect(note.get_by_role("button", name="Delete")).to_have_count(0)
     expect(page.locator(f"#note-{private}")).to_have_count(0)
     expect(page.locator("#notes-sign-in")).to_be_visible()
     expect(page.locator("#note-body")).to_have_count(0)
