@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 import markup
 import models
-from tests.browser.conftest import READER
+from tests.browser.conftest import READER, wait_settled
 
 PMID = 24997269
 PAYLOADS_FILE = Path(__file__).parent.parent / "data" / "xss_payloads.txt"
@@ -233,6 +233,7 @@ def test_help_opens_and_closes_by_key_and_by_link(signed_in, live_server, consol
     page.keyboard.press("Space")
     expect(help_text).to_be_visible(timeout=10_000)
     expect(toggle).to_be_focused()
+    wait_settled(page)  # htmx wires up the swapped-in toggle as it settles
     page.keyboard.press("Space")
     expect(help_text).to_have_count(0, timeout=10_000)
     assert page.url == paper_url(live_server)
