@@ -282,10 +282,9 @@ def _narrower(interests):
 
 def _facet_keys(article):
     """{(kind, key)} of the side-table rows of an article's heading, journal and types."""
-    record = {"pmid": article.pmid, "authors": [], "languages": [], "language": None,
-              "mesh": article.mesh, "publication_types": article.publication_types,
-              "journal_title": article.journal_title, "journal_abbrev": article.journal_abbrev,
-              "journal_iso": article.journal_iso, "issn": article.issn}  # fmt: skip
+    names = ("pmid", "mesh", "publication_types", "journal_title", "journal_abbrev",
+             "journal_iso", "issn")  # fmt: skip
+    record = {name: getattr(article, name) for name in names}
     return {(kind, key) for kind, key, _ in ArticleFacet.rows_for(record)}
 
 

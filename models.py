@@ -633,9 +633,11 @@ class ArticleFacet(BaseModel):
     @staticmethod
     def rows_for(record):
         """The (kind, key, pmid) rows of one article row or reader record, keys lowercased as
-        SQLite's lower() does (what search_query looks up), each row once."""
+        SQLite's lower() does (what search_query looks up), each row once. A part of a record
+        (a migration's few columns, the journal's candidate) gives the rows of what it holds."""
         pmid, found = record["pmid"], set()
-        for author in record["authors"]:
+        authors = record.get("authors") or ()
+        for author in authors:
             last, collective = author.get("last"), author.get("collective")
             if last is not None:
                 found.add(("au", f"{last} {author.get('initials') or ''}".strip(" ")))
@@ -643,22 +645,22 @@ class ArticleFacet(BaseModel):
                     found.add(("au", f"{last} {author['fore']}"))
             if collective is not None:
                 found.add(("au", collective))
-        if record["authors"]:
-            first = record["authors"][0]
+        if authors:
+            first = authors[0]
             name = first.get("last") or first.get("collective")
             if name is not None:
                 found.add(("1au", f"{name} {first.get('initials') or ''}".strip(" ")))
-        found.update(("pt", kind) for kind in record["publication_types"])
-        for heading in record.get("mesh", ()):  # migration 8 reads no headings
+        found.update(("pt", kind) for kind in record.get("publication_types") or ())
+        for heading in record.get("mesh") or ():
             found.add(("mh", heading["name"]))
             # PubMed's [majr]: the heading is a major topic, or one of its qualifiers is.
             if heading.get("major") or any(major for _, major in heading.get("qualifiers", ())):
                 found.add(("majr", heading["name"]))
-        found.update(("la", language) for language in record["languages"])
+        found.update(("la", language) for language in record.get("languages") or ())
         if record.get("language"):
             found.add(("la", record["language"]))
-        for name in (record["journal_title"], record["journal_abbrev"], record["journal_iso"],
-                     record["issn"]):  # fmt: skip
+        for name in (record.get("journal_title"), record.get("journal_abbrev"),
+                     record.get("journal_iso"), record.get("issn")):  # fmt: skip
             if name is not None:
                 found.add(("ta", name.replace(".", " ").replace("  ", " ").strip(" ")))
         return [(kind, _ascii_lower(key), pmid) for kind, key in found]
@@ -2967,16 +2969,9 @@ def _migration_11():
         rows = [
             row
             for pmid, mesh in chunk.tuples()
-            for row in ArticleFacet.rows_for(_headings_only(pmid, mesh))
+            for row in ArticleFacet.rows_for({"pmid": pmid, "mesh": mesh})
         ]
         bulk.insert_or_ignore("article_facet", ("kind", "key", "pmid"), rows)
-
-
-def _headings_only(pmid, mesh):
-    """A record with nothing but its MeSH headings, for ArticleFacet.rows_for."""
-    return {"pmid": pmid, "mesh": mesh, "authors": [], "publication_types": [], "languages": [],
-            "language": None, "journal_title": None, "journal_abbrev": None,
-            "journal_iso": None, "issn": None}  # fmt: skip
 
 
 def _migration_12():
