@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 HTMX := static/vendor/htmx.min.js
 
-.PHONY: setup run test test-dates bench lint clean
+.PHONY: setup run test test-postgres test-dates bench lint clean
 
 setup: $(VENV)/.installed $(HTMX)
 
@@ -30,6 +30,11 @@ run: setup
 
 test: setup
 	$(BIN)/pytest
+
+# The same suite on PostgreSQL: tests/pg_server.py starts a throwaway server (initdb into a
+# temporary folder, a free port on 127.0.0.1), runs pytest against it and removes it.
+test-postgres: setup
+	$(BIN)/python tests/pg_server.py -q
 
 # The whole suite again as if it were other days (see tests/conftest.py): a leap day, the last
 # seconds of a year (the run crosses midnight), and a Sunday night in UTC on a server whose

@@ -8,6 +8,12 @@ the engine corner, models/sqlite.py. This package re-exports them all: `models.A
 # In layers (see the bottom of each module): a module loads after the tables it builds on.
 # isort: off
 from .base import (
+    CORNERS,
+    Corner,
+    bulk,
+    issue_candidates,
+    json_corner,
+    search_index,
     ASCII_LOWER,
     EMPTY_DICT,
     EMPTY_LIST,
@@ -33,15 +39,8 @@ from .papers import (
     SearchIndexState,
     article_count,
 )
-from .sqlite import (
-    SQLITE_PRAGMAS,
-    ArticleSearch,
-    PearlSqliteDatabase,
-    bulk,
-    issue_candidates,
-    json_corner,
-    search_index,
-)
+from .sqlite import SQLITE_PRAGMAS, ArticleSearch, PearlSqliteDatabase
+from .postgres import PearlPostgresqlDatabase
 from .sync import SyncRun
 from .vocabulary import MeshDescriptor, MeshTreeNumber, Term, TermSpelling, TermWord
 from .people import LoginToken, Note, User
@@ -57,7 +56,9 @@ __all__ = [
     "ArticleSearch",
     "ArticleText",
     "BaseModel",
+    "CORNERS",
     "Collection",
+    "Corner",
     "CollectionItem",
     "CorrectionAlert",
     "EMPTY_DICT",
@@ -80,6 +81,7 @@ __all__ = [
     "NOTICE_TYPES",
     "Note",
     "Notice",
+    "PearlPostgresqlDatabase",
     "PearlSqliteDatabase",
     "RETRACTED_TYPE",
     "SOURCE_DATE",

@@ -11,6 +11,43 @@ from peewee import SQL, DatabaseProxy, Model, TextField
 db = DatabaseProxy()
 
 
+class Corner:
+    """One engine-specific part of Pearl (bulk writes, the search index, the journal's
+    candidate queries, queries inside JSON columns): it forwards to the implementation for
+    the engine that open_database connected `db` to. Each engine's module registers its own."""
+
+    def __init__(self, name):
+        self.name, self.engines, self.current = name, {}, None
+
+    def register(self, engine, implementation):
+        self.engines[engine] = implementation
+        if self.current is None:  # the first registered (SQLite's) until a database opens
+            self.current = implementation
+
+    def use(self, engine):
+        self.current = self.engines.get(engine) or _Missing(self.name, engine)
+
+    def __getattr__(self, name):
+        return getattr(self.current, name)
+
+
+class _Missing:
+    """A corner an engine does not have yet: using it says so."""
+
+    def __init__(self, name, engine):
+        self.name, self.engine = name, engine
+
+    def __getattr__(self, attribute):
+        raise NotImplementedError(f"{self.name} are not built for {self.engine} yet")
+
+
+bulk = Corner("bulk writes")
+search_index = Corner("the full-text search index")
+issue_candidates = Corner("the journal's candidate queries")
+json_corner = Corner("queries inside JSON columns")
+CORNERS = (bulk, search_index, issue_candidates, json_corner)
+
+
 TAG = re.compile(r"<[^>]+>")
 
 

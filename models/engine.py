@@ -6,7 +6,8 @@ import shutil
 from peewee import SqliteDatabase
 from playhouse import db_url
 
-from .base import db
+from .base import CORNERS, db
+from .postgres import PearlPostgresqlDatabase
 from .sqlite import SQLITE_PRAGMAS, PearlSqliteDatabase
 
 
@@ -24,10 +25,14 @@ def _disk_is_full(room=256 * 1024):
 def open_database(url):
     """Connect `db` to the database at `url` (sqlite:///path or postgresql://…)."""
     if url.startswith("sqlite"):
-        database = PearlSqliteDatabase(**db_url.parse(url))
+        database, engine = PearlSqliteDatabase(**db_url.parse(url)), "sqlite"
+    elif url.startswith(("postgresql://", "postgres://")):
+        database, engine = PearlPostgresqlDatabase(**db_url.parse(url)), "postgresql"
     else:
-        database = db_url.connect(url)
+        database, engine = db_url.connect(url), "sqlite"
     db.initialize(database)
+    for corner in CORNERS:
+        corner.use(engine)
     return database
 
 

@@ -15,7 +15,7 @@ from peewee import (
     fn,
 )
 
-from .base import BaseModel, db, display_date, utcnow
+from .base import BaseModel, bulk, db, display_date, utcnow
 from .journal import Issue
 from .papers import Article
 from .people import User
@@ -111,6 +111,7 @@ class CorrectionAlert(BaseModel):
         Telling twice tells nothing new."""
         pairs = sorted(pairs)
         now = now or utcnow()
+        insert, ignoring = bulk.IGNORE  # INSERT OR IGNORE, in the engine's words
         for start in range(0, len(pairs), 5000):
             chunk = pairs[start : start + 5000]
             values = ", ".join("(?, ?)" for _ in chunk)
@@ -124,13 +125,13 @@ class CorrectionAlert(BaseModel):
                 " JOIN papers p ON s.article_id = p.pmid"
                 f" UNION ALL SELECT i.user_id, e.article_id, {cls.ISSUE} FROM issue_entry e"
                 " JOIN papers p ON e.article_id = p.pmid JOIN issue i ON i.id = e.issue_id)"
-                " INSERT OR IGNORE INTO correction_alert"
+                f" {insert} INTO correction_alert"
                 " (user_id, article_id, nature, date, connection, created_at)"
                 " SELECT r.user_id, r.pmid, news.nature, (SELECT x.date FROM notice x"
-                " WHERE x.pmid = news.pmid AND x.nature = news.nature AND x.date IS NOT NULL"
+                " WHERE x.pmid = r.pmid AND x.nature = news.nature AND x.date IS NOT NULL"
                 " ORDER BY length(x.date) DESC, x.date LIMIT 1), MIN(r.connection), ?"
                 " FROM news JOIN readers r ON r.pmid = news.pmid"
-                " GROUP BY r.user_id, r.pmid, news.nature",
+                f" GROUP BY r.user_id, r.pmid, news.nature{ignoring}",
                 [value for pair in chunk for value in pair] + [now],
             )
 

@@ -1,10 +1,10 @@
 """Schema migrations: numbered, run once each, in order, on every database."""
 
-from peewee import DateTimeField, IntegerField, fn
+from peewee import DateTimeField, IntegerField, SqliteDatabase, fn
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_schema
 
-from .base import BaseModel, db, utcnow
+from .base import BaseModel, bulk, db, search_index, utcnow
 
 
 class Migration(BaseModel):
@@ -14,8 +14,13 @@ class Migration(BaseModel):
     applied_at = DateTimeField(default=utcnow)
 
 
+def _on_sqlite():
+    return isinstance(db.obj, SqliteDatabase)
+
+
 def _migration_1():
-    db.create_tables([Article, ArticleSearch])
+    # PostgreSQL's search index is a column of article_text, made with it in migration 6.
+    db.create_tables([Article, ArticleSearch] if _on_sqlite() else [Article])
 
 
 def _migration_2():
@@ -123,6 +128,9 @@ def _migration_6():
     # import can build it in one pass. On a database made before this migration the old index
     # keeps its own copy of that text: move it to article_text, then index it again.
     db.create_tables([ArticleText, SearchIndexState])
+    if not _on_sqlite():
+        search_index.create()  # the tsvector column and its GIN index
+        return
     (definition,) = db.execute_sql(
         "SELECT sql FROM sqlite_master WHERE name = 'article_search'"
     ).fetchone()
@@ -249,7 +257,7 @@ def migrate():
 # isort: off
 from .notices import Notice
 from .papers import Article, ArticleFacet, ArticleText, LibraryStats, SearchIndexState
-from .sqlite import ArticleSearch, bulk, search_index
+from .sqlite import ArticleSearch
 from .sync import SyncRun
 from .vocabulary import MeshDescriptor, MeshTreeNumber, Term, TermSpelling, TermWord
 from .people import LoginToken, Note, User

@@ -4,7 +4,7 @@ import re
 
 from peewee import SQL, CharField, IntegerField, NodeList, TextField
 
-from .base import MONTHS, BaseModel
+from .base import MONTHS, BaseModel, bulk
 
 # CommentsCorrections RefTypes and publication types that change what a paper can be trusted
 # for, keyed lowercased (real records vary the case): RefType → (nature, which side the
@@ -186,6 +186,5 @@ def _notice_citation(record):
 # theirs only inside methods, so each module defines its tables before another asks for them.
 # isort: off
 from .papers import Article
-from .sqlite import bulk
 from .library import CorrectionAlert
 # isort: on

@@ -23,8 +23,11 @@ from .base import (
     JSONField,
     _ascii_lower,
     _spaced,
+    bulk,
     db,
     html_to_text,
+    json_corner,
+    search_index,
     utcnow,
 )
 
@@ -592,7 +595,6 @@ def article_count():
 # theirs only inside methods, so each module defines its tables before another asks for them.
 # isort: off
 from .notices import Notice
-from .sqlite import bulk, json_corner, search_index
 from .sync import SyncRun
 from .vocabulary import Term
 from .people import Note

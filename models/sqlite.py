@@ -7,7 +7,7 @@ import json
 from peewee import SQL, NodeList, SqliteDatabase
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
-from .base import db
+from .base import bulk, db, issue_candidates, json_corner, search_index
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -69,6 +69,7 @@ class _SQLiteBulk:
     statements: memory would grow with the import."""
 
     SIZES = (500, 256, 128, 64, 32, 16, 8, 4, 2, 1)
+    IGNORE = ("INSERT OR IGNORE", "")  # an INSERT … SELECT skipping rows already there
 
     @staticmethod
     @functools.cache
@@ -153,7 +154,7 @@ class _SQLiteBulk:
             db.execute_sql(sql, [value for row in piece for value in row])
 
 
-bulk = _SQLiteBulk()
+bulk.register("sqlite", _SQLiteBulk())
 
 
 class _SQLiteSearchIndex:
@@ -434,7 +435,7 @@ def _phrase(text):
     return '"' + text.replace('"', '""') + '"'
 
 
-search_index = _SQLiteSearchIndex()
+search_index.register("sqlite", _SQLiteSearchIndex())
 
 
 class _SQLiteIssueCandidates:
@@ -464,6 +465,9 @@ class _SQLiteIssueCandidates:
     TERMS = "a.mesh AS mesh, a.keywords AS keywords"  # … and a reader's feedback
     WEIGHTS = (3.0, 1.0, 2.0, 2.0)
     MATCH_WINDOW = 10_000  # full-text matches a followed search's filters then narrow
+    BY_ADDED = " INDEXED BY article_added_at"  # a small window is read by when papers came
+    THEN_JOIN = "CROSS JOIN"  # SQLite joins in the order written after a CROSS JOIN
+    NO_SCORE = "NULL"  # the score of an arm that is not full text
 
     def plan(self, since, until):
         """The Window of [since, until): two bounded counts when `since` is given (the
@@ -473,7 +477,7 @@ class _SQLiteIssueCandidates:
         where, params = self._window_sql(Window(since, until))
         size, low, high = db.execute_sql(
             "SELECT COUNT(*), MIN(pmid), MAX(pmid) FROM (SELECT a.pmid AS pmid FROM article a"
-            f" INDEXED BY article_added_at WHERE {where} LIMIT ?)",
+            f"{self.BY_ADDED} WHERE {where} LIMIT ?) AS w",
             [*params, self.SMALL + 1],
         ).fetchone()
         if size > self.SMALL:
@@ -481,7 +485,8 @@ class _SQLiteIssueCandidates:
         dense = False
         if size:
             (spread,) = db.execute_sql(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM article WHERE pmid BETWEEN ? AND ? LIMIT ?)",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM article WHERE pmid BETWEEN ? AND ? LIMIT ?)"
+                " AS r",
                 [low, high, self.DENSE * size + 1],
             ).fetchone()
             dense = spread <= self.DENSE * size
@@ -499,7 +504,9 @@ class _SQLiteIssueCandidates:
             sql, arm_params = self._arm_sql(arm, window, reader_id, limit)
             if terms:
                 sql = sql.replace(self.READ, f"{self.READ}, {self.TERMS}")
-            selects.append(f"SELECT {number}, pmid, score, sort_date, types{extra} FROM ({sql})")
+            selects.append(
+                f"SELECT {number}, pmid, score, sort_date, types{extra} FROM ({sql}) AS arm{number}"
+            )
             params += arm_params
         found, papers = [{} for _ in arms], {}
         if selects:
@@ -517,9 +524,9 @@ class _SQLiteIssueCandidates:
         selects, params = [], []
         for arm in arms:
             sql, arm_params = self._arm_sql(arm, window, reader_id, cap + 1, ranked=False)
-            selects.append(f"SELECT pmid FROM ({sql})")
+            selects.append(f"SELECT pmid FROM ({sql}) AS arm{len(selects)}")
             params += arm_params
-        sql = f"SELECT COUNT(DISTINCT pmid) FROM ({' UNION ALL '.join(selects)})"
+        sql = f"SELECT COUNT(DISTINCT pmid) FROM ({' UNION ALL '.join(selects)}) AS arms"
         return min(cap + 1, db.execute_sql(sql, params).fetchone()[0])
 
     # --- the SQL of one arm ---
@@ -537,14 +544,16 @@ class _SQLiteIssueCandidates:
                 # Each key's newest, merged: the newest of all are among them.
                 parts = [self._facet_sql(arm.facet, (key,), window, reader_id, limit, ranked)
                          for key in arm.keys]  # fmt: skip
-                sql = " UNION ".join(f"SELECT * FROM ({sql})" for sql, _ in parts)
+                sql = " UNION ".join(
+                    f"SELECT * FROM ({sql}) AS key{n}" for n, (sql, _) in enumerate(parts)
+                )
                 order = " ORDER BY pmid DESC" if ranked else ""
                 return f"{sql}{order} LIMIT ?", [p for _, ps in parts for p in ps] + [limit]
             return self._facet_sql(arm.facet, arm.keys, window, reader_id, limit, ranked)
         # A small window whose PMIDs are spread: its papers are read by when they came,
         # each probing the side table (or a followed search's filters).
         where, params = self._window_sql(window)
-        index = " INDEXED BY article_added_at" if self._small(window) else ""
+        index = self.BY_ADDED if self._small(window) else ""
         if arm.facet:
             probe = ("EXISTS (SELECT 1 FROM article_facet f WHERE f.kind = ? AND f.key IN"
                      f" ({_marks(arm.keys)}) AND f.pmid = a.pmid)")  # fmt: skip
@@ -553,7 +562,7 @@ class _SQLiteIssueCandidates:
             probe, probe_params = search_index._filters_sql(arm.filters)
         excluded, excluded_params = self._not_issued(reader_id)
         conditions = " AND ".join(c for c in (where, probe, excluded) if c)
-        sql = f"SELECT a.pmid AS pmid, NULL AS score, {self.READ} FROM article a{index}"
+        sql = f"SELECT a.pmid AS pmid, {self.NO_SCORE} AS score, {self.READ} FROM article a{index}"
         sql += f" WHERE {conditions}" if conditions else ""
         sql += " ORDER BY a.pmid DESC" if ranked else ""
         return f"{sql} LIMIT ?", [*params, *probe_params, *excluded_params, limit]
@@ -571,8 +580,8 @@ class _SQLiteIssueCandidates:
             params = [kind, *keys, window.low, window.high, *params[1 + len(keys) :]]
         conditions += [where, excluded]
         sql = (
-            f"SELECT a.pmid AS pmid, NULL AS score, {self.READ} FROM article_facet f"
-            " CROSS JOIN article a ON a.pmid = f.pmid WHERE "
+            f"SELECT a.pmid AS pmid, {self.NO_SCORE} AS score, {self.READ} FROM article_facet f"
+            f" {self.THEN_JOIN} article a ON a.pmid = f.pmid WHERE "
             + " AND ".join(c for c in conditions if c)
         )
         sql += " ORDER BY f.pmid DESC" if ranked else ""
@@ -629,7 +638,7 @@ class _SQLiteIssueCandidates:
         )
 
 
-issue_candidates = _SQLiteIssueCandidates()
+issue_candidates.register("sqlite", _SQLiteIssueCandidates())
 
 
 def _marks(values):
@@ -679,7 +688,7 @@ class _SQLiteJSON:
         ).alias("notices_found")  # fmt: skip
 
 
-json_corner = _SQLiteJSON()
+json_corner.register("sqlite", _SQLiteJSON())
 
 
 # Imported last, lowest layer first (base; papers, notices, vocabulary, sync and the engine

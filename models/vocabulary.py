@@ -5,7 +5,7 @@ from collections import Counter
 
 from peewee import SQL, Case, CharField, CompositeKey, ForeignKeyField, IntegerField, TextField, fn
 
-from .base import BaseModel, db
+from .base import BaseModel, bulk, db
 
 
 class Term(BaseModel):
@@ -367,6 +367,5 @@ class MeshTreeNumber(BaseModel):
 # theirs only inside methods, so each module defines its tables before another asks for them.
 # isort: off
 from .papers import Article, LibraryStats
-from .sqlite import bulk
 from .journal import Interest
 # isort: on

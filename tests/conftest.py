@@ -1,6 +1,10 @@
 """Fixtures: a fresh app on its own SQLite file per test (copied from a demo database built
 once per session), the test client, an htmx client, and the CLI runner; and the clock.
 
+With PEARL_TEST_DATABASE=postgresql://… (a server: `make test-postgres` starts one) each test's
+app runs on a PostgreSQL database of its own instead, made with CREATE DATABASE … TEMPLATE from
+a demo database built once per session. Tests marked `sqlite_only` are skipped there.
+
 The clock: `--today=DATE` (or `PEARL_TEST_DATE=DATE`) runs the whole session as if it were
 that day, its clock ticking from there, so a test that silently depends on today's date fails
 on some day. A test whose outcome depends on the date says which moment it lives in with
@@ -8,6 +12,7 @@ on some day. A test whose outcome depends on the date says which moment it lives
 fixtures (sign-in included) too, whatever day the suite runs."""
 
 import datetime
+import itertools
 import logging
 import os
 import shutil
@@ -27,6 +32,8 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
 DEMO_FILE = ROOT / "demo" / "medline16n0902.xml.gz"
+# A PostgreSQL server to run the apps on (see tests/pg_server.py), or None for SQLite.
+POSTGRES = os.environ.get("PEARL_TEST_DATABASE") or None
 
 
 def pytest_addoption(parser):
@@ -41,11 +48,27 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "clock(moment): the clock stands at `moment` (UTC) for the whole test"
     )
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): about SQLite itself; skipped on PostgreSQL"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not POSTGRES:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "about SQLite itself"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
 
 
 def pytest_report_header(config):
     today = config.getoption("--today")
-    return f"as if it were {moment(today).isoformat()}" if today else None
+    lines = [f"as if it were {moment(today).isoformat()}"] if today else []
+    if POSTGRES:
+        lines.append(f"on PostgreSQL: {POSTGRES}")
+    return lines
 
 
 def moment(value):
@@ -81,11 +104,13 @@ def clock(request, session_day):
 
 
 def make_app(tmp_path, database, **config):
+    """An app on `database`: a SQLite file's path, or a database URL."""
+    url = database if str(database).startswith("postgresql") else f"sqlite:///{database}"
     return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{database}",
+            "DATABASE_URL": url,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "RATELIMIT_ENABLED": False,  # tests about limits switch it back on
             **config,
@@ -104,10 +129,71 @@ def demo_database(tmp_path_factory):
     return path
 
 
+class PostgresServer:
+    """The test server's databases: each test gets one of its own, dropped afterwards."""
+
+    def __init__(self, url):
+        import psycopg  # noqa: PLC0415 - only the PostgreSQL run needs it
+
+        self.url = url
+        self.admin = psycopg.connect(url, autocommit=True)
+        self.numbers = itertools.count(1)
+
+    def url_of(self, name):
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
+    def create(self, template="template0"):
+        """A new database copied from `template`; returns its name."""
+        name = f"pearl_{os.getpid()}_{next(self.numbers)}"
+        self.admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return name
+
+    def drop(self, name):
+        models.db.close()
+        self.admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """The PostgreSQL server under test (None on SQLite runs)."""
+    if not POSTGRES:
+        yield None
+        return
+    server = PostgresServer(POSTGRES)
+    yield server
+    server.admin.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(postgres):
+    """On PostgreSQL: the name of a database holding the demo papers, made once per session
+    as demo_database is, the template each test's database is copied from."""
+    name = postgres.create()
+    models.open_database(postgres.url_of(name))
+    models.migrate()
+    importer.import_file(DEMO_FILE)
+    models.db.close()
+    return name
+
+
+def new_database(request, tmp_path, postgres, demo=True):
+    """A database for one test: on SQLite a file under tmp_path (a copy of the demo's when
+    `demo`), on PostgreSQL a database of its own; returns what make_app takes."""
+    if postgres is None:
+        database = tmp_path / "pearl.db"
+        if demo:
+            shutil.copy(request.getfixturevalue("demo_database"), database)
+        return database
+    template = request.getfixturevalue("demo_template") if demo else "template0"
+    name = postgres.create(template)
+    request.addfinalizer(lambda: postgres.drop(name))
+    return postgres.url_of(name)
+
+
 @pytest.fixture
-def empty_app(tmp_path):
+def empty_app(request, tmp_path, postgres):
     """An app on a new, empty database."""
-    app = make_app(tmp_path, tmp_path / "pearl.db")
+    app = make_app(tmp_path, new_database(request, tmp_path, postgres, demo=False))
     with app.app_context():
         models.migrate()
     yield app
@@ -115,11 +201,9 @@ def empty_app(tmp_path):
 
 
 @pytest.fixture
-def app(tmp_path, demo_database):
+def app(request, tmp_path, postgres):
     """An app on its own copy of the demo database."""
-    database = tmp_path / "pearl.db"
-    shutil.copy(demo_database, database)
-    yield make_app(tmp_path, database)
+    yield make_app(tmp_path, new_database(request, tmp_path, postgres))
     models.db.close()
 
 

@@ -16,6 +16,9 @@ import pytest
 import models
 from tests.conftest import DEMO_FILE, ROOT
 
+# Other processes open the SQLite file the app uses (tests/writers.py, the CLI).
+pytestmark = pytest.mark.sqlite_only("processes sharing one SQLite file's write lock")
+
 PMID_TAG = re.compile(rb'<PMID Version="1">(\d+)</PMID>')
 
 

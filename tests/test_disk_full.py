@@ -16,7 +16,10 @@ from tests.conftest import AuthActions, csrf_token, make_app, soup, textarea_val
 from tests.test_concurrency import renumbered_demo
 from tests.test_notes import PMID
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root"),
+    pytest.mark.sqlite_only("a SQLite file on a full tmpfs"),
+]
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Browser fixtures: Pearl served over real HTTP on localhost from a thread, and Debian's
 Chromium driven by Playwright (headless, no downloads, nothing beyond localhost)."""
 
-import shutil
 import threading
 
 import pytest
@@ -10,7 +9,7 @@ from werkzeug.serving import make_server
 
 import models
 from accounts import create_account
-from tests.conftest import make_app
+from tests.conftest import make_app, new_database
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -38,11 +37,9 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture
-def live_app(tmp_path, demo_database):
+def live_app(request, tmp_path, postgres):
     """The app the live server serves, on its own copy of the demo database."""
-    database = tmp_path / "pearl.db"
-    shutil.copy(demo_database, database)
-    return make_app(tmp_path, database)
+    return make_app(tmp_path, new_database(request, tmp_path, postgres))
 
 
 @pytest.fixture

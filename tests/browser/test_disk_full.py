@@ -14,7 +14,10 @@ import models
 from tests.conftest import make_app
 from tests.test_disk_full import fill, small_disk  # noqa: F401 - the fixture is used here
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root"),
+    pytest.mark.sqlite_only("a SQLite file on a full tmpfs"),
+]
 
 PMID = 24997269
 

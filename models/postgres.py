@@ -1,0 +1,291 @@
+"""PostgreSQL's engine corner: the connection as Pearl uses it, bulk writes, the tsvector
+search index, the journal's candidate queries and the queries inside JSON columns (the twins
+of models/sqlite.py, sharing its SQL wherever the two engines read it alike)."""
+
+import functools
+import json
+import re
+
+from peewee import SQL, NodeList, PostgresqlDatabase
+
+import search_query
+
+from .base import bulk, db, issue_candidates, json_corner, search_index
+from .sqlite import ArticleSearch, _SQLiteBulk, _SQLiteIssueCandidates, _SQLiteSearchIndex
+
+# A `?` placeholder outside quoted text (SQLite's style: Pearl's hand-written SQL uses it).
+_QUOTED_OR_MARK = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+
+
+@functools.lru_cache(maxsize=512)
+def _pyformat(sql):
+    """`sql` with `?` placeholders as psycopg's `%s` (and a literal `%` doubled)."""
+
+    def swap(match):
+        text = match.group(0)
+        return "%s" if text == "?" else "%%" if text == "%" else text
+
+    return _QUOTED_OR_MARK.sub(swap, sql)
+
+
+class PearlPostgresqlDatabase(PostgresqlDatabase):
+    """PostgreSQL as Pearl uses it. The hand-written SQL of the models is written once, with
+    SQLite's `?` placeholders; statements that carry them are translated here (peewee's own
+    statements already use `%s` and pass through). `atomic("IMMEDIATE")` is SQLite's lock
+    type: PostgreSQL's row locks need nothing up front. Tables SQLite keeps WITHOUT ROWID are
+    plain tables here."""
+
+    def execute_sql(self, sql, params=None):
+        if params and "?" in sql and "%s" not in sql:
+            sql = _pyformat(sql)
+        elif sql.endswith(" WITHOUT ROWID") and sql.startswith("CREATE TABLE"):
+            sql = sql.removesuffix(" WITHOUT ROWID")  # SQLite's storage; PostgreSQL has no rowid
+        return super().execute_sql(sql, params)
+
+    def begin(self, isolation_level=None):
+        return super().begin(None if isolation_level == "IMMEDIATE" else isolation_level)
+
+
+class _PostgresBulk(_SQLiteBulk):
+    """SQLite's bulk writes with PostgreSQL's spelling of REPLACE and IGNORE."""
+
+    IGNORE = ("INSERT", " ON CONFLICT DO NOTHING")
+
+    def replace(self, table, columns, rows):
+        """Insert `rows`, a row whose key (the first column) is there replacing it."""
+        for piece in self._pieces(rows):
+            sql = _SQLiteBulk._sql(table, tuple(columns), len(piece), columns[0], ())
+            db.execute_sql(sql, [value for row in piece for value in row])
+
+    def insert_or_ignore(self, table, columns, rows):
+        for piece in self._pieces(rows):
+            sql = _SQLiteBulk._sql(table, tuple(columns), len(piece), None, ())
+            db.execute_sql(sql + " ON CONFLICT DO NOTHING", [v for row in piece for v in row])
+
+
+bulk.register("postgresql", _PostgresBulk())
+
+
+# The document each paper is found by: title (weight A), abstract (B), MeSH (C), keywords (D).
+DOCUMENT = (
+    "setweight(to_tsvector('english', coalesce(title, '')), 'A')"
+    " || setweight(to_tsvector('english', coalesce(abstract, '')), 'B')"
+    " || setweight(to_tsvector('english', coalesce(mesh, '')), 'C')"
+    " || setweight(to_tsvector('english', coalesce(keywords, '')), 'D')"
+)
+# ts_rank_cd's weights of D, C, B, A: the bm25 weights of SQLite's index, scaled to [0, 1].
+RANK_WEIGHTS = "'{0.67, 0.67, 0.33, 1.0}'"
+
+
+def _tsquery(fts):
+    """The PostgreSQL tsquery text of an FTS5 query (search_query's compiler)."""
+    return search_query.to_tsquery(fts)
+
+
+class _PostgresSearchIndex(_SQLiteSearchIndex):
+    """The search index as a generated tsvector column of article_text with a GIN index:
+    PostgreSQL keeps it in step with the text by itself, so it is never stale and a rebuild
+    has nothing to do."""
+
+    def create(self):
+        """The document column and its index (migration 6 on PostgreSQL)."""
+        db.execute_sql(
+            f"ALTER TABLE article_text ADD COLUMN IF NOT EXISTS document tsvector"
+            f" GENERATED ALWAYS AS ({DOCUMENT}) STORED"
+        )
+        db.execute_sql(
+            "CREATE INDEX IF NOT EXISTS article_text_document ON article_text USING gin (document)"
+        )
+
+    def replace_many(self, rows, defer=False):
+        if rows:
+            bulk.replace("article_text", self.COLUMNS, rows)
+
+    def delete(self, pmids):
+        ArticleText.delete().where(ArticleText.pmid.in_(list(pmids))).execute()
+
+    def rebuild(self):
+        SearchIndexState.delete().execute()
+
+    def match(self, text, limit=50):
+        query = ArticleSearch.web_query(text)
+        if not query:
+            return []
+        rows = db.execute_sql(
+            "SELECT pmid FROM article_text, to_tsquery('english', %s) q WHERE document @@ q"
+            f" ORDER BY ts_rank_cd({RANK_WEIGHTS}, document, q) DESC, pmid DESC LIMIT %s",
+            [_tsquery(query), limit],
+        )
+        return [pmid for (pmid,) in rows]
+
+    def scores_many(self, phrases, limit=500, queries=()):
+        arms, params = [], []
+        texts = [("phrase", p) for p in phrases] + [("fts", q) for q in queries]
+        for number, (kind, text) in enumerate(texts):
+            if not text:
+                continue
+            query = "phraseto_tsquery('english', %s)" if kind == "phrase" else (
+                "to_tsquery('english', %s)")  # fmt: skip
+            arms.append(
+                f"(SELECT {number} AS phrase, pmid, ts_rank_cd({RANK_WEIGHTS}, document, q)"
+                f" AS score FROM article_text, {query} q WHERE document @@ q"
+                " ORDER BY score DESC LIMIT %s)"
+            )
+            params += [text if kind == "phrase" else _tsquery(text), limit]
+        scores = [{} for _ in texts]
+        if arms:
+            for number, pmid, score in db.execute_sql(" UNION ALL ".join(arms), params):
+                scores[number][pmid] = score
+        return scores
+
+    def candidates_sharing(self, headings, keywords, words, limit):
+        arms = [f"({self._weighted(h, 'C')})" for h in headings]
+        arms += [f"({self._weighted(k, 'D')})" for k in keywords]
+        arms += [f"({self._weighted(w, 'A')})" for w in words]
+        if not arms:
+            return []
+        sql = (
+            "SELECT a.pmid, a.title, a.journal_title, a.pub_year, a.mesh, a.keywords, m.score"
+            f" FROM (SELECT pmid, ts_rank_cd({RANK_WEIGHTS}, document, q) AS score"
+            " FROM article_text, to_tsquery('english', %s) q WHERE document @@ q"
+            " ORDER BY score DESC LIMIT %s) AS m"
+            " JOIN article AS a ON a.pmid = m.pmid ORDER BY m.score DESC"
+        )
+        columns = ("pmid", "title", "journal_title", "pub_year", "mesh", "keywords", "text_score")
+        rows = []
+        for values in db.execute_sql(sql, [" | ".join(arms), limit]):
+            row = dict(zip(columns, values, strict=True))
+            row["mesh"], row["keywords"] = json.loads(row["mesh"]), json.loads(row["keywords"])
+            rows.append(row)
+        return rows
+
+    @staticmethod
+    def _weighted(text, weight):
+        """`text` as a tsquery phrase of its words, each restricted to one weight (column)."""
+        words = re.findall(r"\w+", text.lower())
+        return " <-> ".join(f"'{w}':{weight}" for w in words) or "''"
+
+    def find(self, fts, filters, cap):
+        where, params = self._filters_sql(filters)
+        columns = (
+            "a.pmid, {rank}, a.pub_year, COALESCE(a.journal_title, a.journal_abbrev), "
+            "a.publication_types, a.abstract != '[]', a.pmcid IS NOT NULL, a.sort_date"
+        )
+        if not fts:
+            return super().find(fts, filters, cap)
+        sql = (
+            "WITH m AS MATERIALIZED (SELECT pmid, -ts_rank_cd("
+            f"{RANK_WEIGHTS}, document, q) AS rank FROM article_text,"
+            " to_tsquery('english', ?) q WHERE document @@ q ORDER BY rank"
+            f" LIMIT {int(self.MATCH_WINDOW)}) SELECT {columns.format(rank='m.rank')}"
+            " FROM m JOIN article a ON a.pmid = m.pmid"
+            f"{' WHERE ' + where if where else ''} ORDER BY m.rank, a.pmid DESC LIMIT ?"
+        )
+        return list(db.execute_sql(sql, [_tsquery(fts), *params, cap]))
+
+    def page_rows(self, fts, pmids, user_id):
+        # The rows without marks, then the marks: ts_headline over the page's few papers.
+        articles = super().page_rows(None, pmids, user_id)
+        if not fts or not articles:
+            return articles
+        start, end = self.HIGHLIGHT
+        marks = ", ".join("?" * len(articles))
+        options = f"StartSel={start}, StopSel={end}"
+        found = db.execute_sql(
+            "SELECT t.pmid, ts_headline('english', t.abstract, q, ?),"
+            " ts_headline('english', t.title, q, ?) FROM article_text t,"
+            f" to_tsquery('english', ?) q WHERE t.pmid IN ({marks})",
+            [f"{options}, MaxWords=40, MinWords=20", f"{options}, HighlightAll=true",
+             _tsquery(fts), *(a.pmid for a in articles)],
+        )  # fmt: skip
+        marked = {pmid: (snippet, title) for pmid, snippet, title in found}
+        for article in articles:
+            article.snippet, article.title_marked = marked.get(article.pmid, (None, None))
+        return articles
+
+    def pmid_for_doi(self, doi):
+        row = db.execute_sql("SELECT pmid FROM article WHERE LOWER(doi) = LOWER(%s) LIMIT 1", [doi])
+        found = row.fetchone()
+        return found[0] if found else None
+
+
+search_index.register("postgresql", _PostgresSearchIndex())
+
+
+class _PostgresIssueCandidates(_SQLiteIssueCandidates):
+    """SQLite's candidate queries with PostgreSQL's planner choosing the joins and index
+    (it keeps per-key statistics), and full-text arms matched against the tsvector."""
+
+    BY_ADDED = ""
+    THEN_JOIN = "JOIN"
+    NO_SCORE = "CAST(NULL AS real)"  # a bare NULL in a subquery would be text
+
+    def _text_sql(self, arm, window, reader_id, limit, ranked):
+        where, params = self._window_sql(window)
+        filters, filter_params = search_index._filters_sql(arm.filters)
+        excluded, excluded_params = self._not_issued(reader_id)
+        sql = (
+            f"SELECT t.pmid AS pmid, ts_rank_cd({RANK_WEIGHTS}, t.document, q) AS score,"
+            f" {self.READ} FROM article_text t CROSS JOIN to_tsquery('english', ?) q"
+            " JOIN article a ON a.pmid = t.pmid WHERE t.document @@ q"
+        )
+        window_params, params = params, [_tsquery(arm.fts)]
+        if window.low is not None:
+            sql += " AND t.pmid BETWEEN ? AND ?"
+            params += [window.low, window.high]
+        conditions = [c for c in (where, filters, excluded) if c]
+        if conditions:
+            sql += " AND " + " AND ".join(conditions)
+        params += window_params
+        if ranked and self._small(window):
+            sql += " ORDER BY score DESC, pmid DESC"
+        elif ranked:
+            sql += " ORDER BY t.pmid DESC"
+        return f"{sql} LIMIT ?", [*params, *filter_params, *excluded_params, limit]
+
+
+issue_candidates.register("postgresql", _PostgresIssueCandidates())
+
+
+class _PostgresJSON:
+    """Queries inside JSON columns (stored as text): json_array_elements and ->>."""
+
+    def linked_pmids(self, links):
+        return NodeList(
+            (
+                SQL("(SELECT COALESCE(json_agg(linked.pmid)::text, '[]') FROM article AS linked"
+                    " WHERE linked.pmid IN (SELECT (item->>'pmid')::int"
+                    " FROM json_array_elements(CAST("),
+                links,
+                SQL(" AS json)) AS item))"),
+            ),
+            glue="",
+        ).alias("linked_in_library")  # fmt: skip
+
+    def notices_of(self, pmid):
+        other = NodeList(
+            (SQL("CASE WHEN n.pmid = "), pmid, SQL(" THEN n.notice_pmid ELSE n.pmid END")), glue=""
+        )
+        return NodeList(
+            (
+                SQL("(SELECT COALESCE(json_agg(json_build_object('pmid', n.pmid, 'nature',"
+                    " n.nature, 'notice_pmid', n.notice_pmid, 'notice_doi', n.notice_doi,"
+                    " 'date', n.date, 'citation', n.citation, 'reason', n.reason,"
+                    " 'source', n.source, 'other_title', (SELECT x.title FROM article x"
+                    " WHERE x.pmid = "),
+                other,
+                SQL(")))::text, '[]') FROM notice n WHERE n.pmid = "),
+                pmid,
+                SQL(" OR n.notice_pmid = "),
+                pmid,
+                SQL(")"),
+            ),
+            glue="",
+        ).alias("notices_found")  # fmt: skip
+
+
+json_corner.register("postgresql", _PostgresJSON())
+
+
+# Imported last (see models/papers.py): papers uses this module's corners.
+from .papers import ArticleText, SearchIndexState  # noqa: E402
