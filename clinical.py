@@ -10,13 +10,22 @@ truncation). What Pearl cannot search is left out and said here: MeSH subheading
 (they match as written, [mh:noexp]); the systematic-review filter keeps the subset's
 publication types, title phrases and the Cochrane database, not its full strategy."""
 
+import re
+
+import search_query
 from models import Arm
 
 TIAB = "{title abstract}"
+# The same columns as PostgreSQL's tsvector weights (search_query.WEIGHTS).
+WEIGHTS = {TIAB: "AB"}
+OPERAND = re.compile(r"'(?:[^']|'')*'(?::\*)?")
 
 
 def _words(query, columns=TIAB):
-    return Arm(fts=f"{columns} : ({query})")
+    weights = WEIGHTS.get(columns, "")
+    tsquery = OPERAND.sub(lambda m: m[0] + ("" if m[0].endswith("*") else ":") + weights
+                          if weights else m[0], search_query.to_tsquery(query))  # fmt: skip
+    return Arm(fts=f"{columns} : ({query})", tsquery=tsquery)
 
 
 def _types(*names):

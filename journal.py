@@ -260,7 +260,9 @@ def arms_of(interest, narrower=None):
     if kind == "type":
         return [(Arm(facet="pt", keys=(search_query.ascii_lower(value),)), FIELD_MATCH)]
     if kind == "keyword":
-        return [(Arm(fts=ArticleSearch.web_query('"' + value.replace('"', " ") + '"')), None)]
+        phrase = '"' + value.replace('"', " ") + '"'
+        arm = Arm(fts=ArticleSearch.web_query(phrase), tsquery=search_query.to_tsquery(phrase))
+        return [(arm, None)]
     if kind == Interest.FILTER:
         return [(arm, FIELD_MATCH) for arm in clinical.arms(value)]
     if kind == Interest.SEARCH:
@@ -268,7 +270,7 @@ def arms_of(interest, narrower=None):
             query = search_query.parse(value)
         except search_query.QueryError:
             return []  # a followed search that no longer parses follows nothing
-        arm = Arm(fts=query.fts, filters=tuple(query.filters))
+        arm = Arm(fts=query.fts, filters=tuple(query.filters), tsquery=query.tsquery)
         return [(arm, None if query.fts else FIELD_MATCH)]
     return []
 

@@ -297,12 +297,14 @@ class Feedback(BaseModel):
 class Arm:
     """One way a paper can match a journal interest: side-table rows (`facet` is the kind, as
     in ArticleFacet, `keys` its lowercased keys), a full-text query (`fts`), or a followed
-    search (`fts` and/or search_query filters). An interest is one or more arms."""
+    search (`fts` and/or search_query filters). An interest is one or more arms. A full-text
+    arm carries its query in both engines' words: FTS5's (`fts`) and PostgreSQL's `tsquery`."""
 
     facet: str | None = None
     keys: tuple = ()
     fts: str | None = None
     filters: tuple = ()
+    tsquery: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

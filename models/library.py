@@ -15,7 +15,7 @@ from peewee import (
     fn,
 )
 
-from .base import BaseModel, bulk, db, display_date, utcnow
+from .base import BaseModel, bulk, db, display_date, json_corner, utcnow
 from .journal import Issue
 from .papers import Article
 from .people import User
@@ -137,26 +137,31 @@ class CorrectionAlert(BaseModel):
 
     # The reader's alerts not yet dismissed, newest first, as a JSON array:
     # [{id, pmid, title, nature, date, connection}]. The reader's id goes between the two.
-    UNSEEN = ("(SELECT json_group_array(json_object('id', x.id, 'pmid', x.pmid, 'title',"
-              " x.title, 'nature', x.nature, 'date', x.date, 'connection', x.connection))"
-              " FROM (SELECT ca.id AS id, ca.article_id AS pmid, a.title AS title, ca.nature"
-              " AS nature, COALESCE(ca.date, ca.created_at) AS date, ca.connection AS"
-              " connection FROM correction_alert ca JOIN article a ON a.pmid = ca.article_id"
-              " WHERE ca.user_id = ",
-              " AND ca.seen_at IS NULL ORDER BY ca.id DESC) x)")  # fmt: skip
+    @staticmethod
+    def _unseen():
+        """The SQL of the reader's unseen alerts, before and after the reader's id."""
+        found = json_corner.objects_array(
+            ("id", "pmid", "title", "nature", "date", "connection"), "x", order="x.id DESC"
+        )
+        return (f"(SELECT {found}"
+                " FROM (SELECT ca.id AS id, ca.article_id AS pmid, a.title AS title, ca.nature"
+                " AS nature, COALESCE(ca.date, CAST(ca.created_at AS TEXT)) AS date,"
+                " ca.connection AS connection FROM correction_alert ca JOIN article a"
+                " ON a.pmid = ca.article_id WHERE ca.user_id = ",
+                " AND ca.seen_at IS NULL ORDER BY ca.id DESC) x)")  # fmt: skip
 
     @classmethod
     def unseen_column(cls, reader):
-        """The reader's unseen alerts (UNSEEN) as a column `alerts_found`, folded into the
+        """The reader's unseen alerts (_unseen) as a column `alerts_found`, folded into the
         query that reads their issue (one index range of the (user, seen_at) index)."""
-        before, after = cls.UNSEEN
+        before, after = cls._unseen()
         reader_id = getattr(reader, "id", reader)
         return NodeList((SQL(before), Value(reader_id), SQL(after)), glue="").alias("alerts_found")
 
     @classmethod
     def unseen(cls, reader):
         """The same JSON array as `unseen_column`, read on its own (one query)."""
-        before, after = cls.UNSEEN
+        before, after = cls._unseen()
         reader_id = getattr(reader, "id", reader)
         return db.execute_sql(f"SELECT {before}?{after}", [reader_id]).fetchone()[0]
 

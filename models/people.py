@@ -190,16 +190,17 @@ class Note(BaseModel):
         written; the date is the notice's, or when Pearl learnt of it when the notice gives
         none. A partial date ("2010-02") is after a note written before that month. Two index
         probes a note, folded into the query that reads them."""
-        when = "COALESCE(cn.date, (SELECT MIN(ca.created_at) FROM correction_alert ca"
-        when += " WHERE ca.article_id = cn.pmid AND ca.nature = cn.nature))"
+        # Timestamps compared as text, as SQLite stores them (CAST: PostgreSQL's are not).
+        when = "COALESCE(cn.date, (SELECT CAST(MIN(ca.created_at) AS TEXT) FROM correction_alert"
+        when += " ca WHERE ca.article_id = cn.pmid AND ca.nature = cn.nature))"
         return NodeList(
             (
                 SQL(f"(SELECT cn.nature || '|' || {when} FROM notice cn WHERE cn.pmid = "),
                 cls.article,
-                SQL(" AND cn.nature IN ('retraction', 'concern') AND substr("),
+                SQL(" AND cn.nature IN ('retraction', 'concern') AND substr(CAST("),
                 cls.created_at,
-                SQL(f", 1, length({when})) < {when} ORDER BY cn.nature = 'retraction' DESC,"
-                    f" length({when}) DESC, {when} LIMIT 1)"),
+                SQL(f" AS TEXT), 1, length({when})) < {when} ORDER BY"
+                    f" cn.nature = 'retraction' DESC, length({when}) DESC, {when} LIMIT 1)"),
             ),
             glue="",
         ).alias("changed_after")  # fmt: skip

@@ -11,7 +11,7 @@ from peewee import SQL, NodeList, PostgresqlDatabase
 import search_query
 
 from .base import bulk, db, issue_candidates, json_corner, search_index
-from .sqlite import ArticleSearch, _SQLiteBulk, _SQLiteIssueCandidates, _SQLiteSearchIndex
+from .sqlite import _SQLiteBulk, _SQLiteIssueCandidates, _SQLiteSearchIndex
 
 # A `?` placeholder outside quoted text (SQLite's style: Pearl's hand-written SQL uses it).
 _QUOTED_OR_MARK = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
@@ -77,11 +77,6 @@ DOCUMENT = (
 RANK_WEIGHTS = "'{0.67, 0.67, 0.33, 1.0}'"
 
 
-def _tsquery(fts):
-    """The PostgreSQL tsquery text of an FTS5 query (search_query's compiler)."""
-    return search_query.to_tsquery(fts)
-
-
 class _PostgresSearchIndex(_SQLiteSearchIndex):
     """The search index as a generated tsvector column of article_text with a GIN index:
     PostgreSQL keeps it in step with the text by itself, so it is never stale and a rebuild
@@ -107,14 +102,17 @@ class _PostgresSearchIndex(_SQLiteSearchIndex):
     def rebuild(self):
         SearchIndexState.delete().execute()
 
+    def text_of(self, query):
+        return query.tsquery
+
     def match(self, text, limit=50):
-        query = ArticleSearch.web_query(text)
+        query = search_query.to_tsquery(text)
         if not query:
             return []
         rows = db.execute_sql(
             "SELECT pmid FROM article_text, to_tsquery('english', %s) q WHERE document @@ q"
             f" ORDER BY ts_rank_cd({RANK_WEIGHTS}, document, q) DESC, pmid DESC LIMIT %s",
-            [_tsquery(query), limit],
+            [query, limit],
         )
         return [pmid for (pmid,) in rows]
 
@@ -131,7 +129,7 @@ class _PostgresSearchIndex(_SQLiteSearchIndex):
                 f" AS score FROM article_text, {query} q WHERE document @@ q"
                 " ORDER BY score DESC LIMIT %s)"
             )
-            params += [text if kind == "phrase" else _tsquery(text), limit]
+            params += [text, limit]
         scores = [{} for _ in texts]
         if arms:
             for number, pmid, score in db.execute_sql(" UNION ALL ".join(arms), params):
@@ -181,7 +179,7 @@ class _PostgresSearchIndex(_SQLiteSearchIndex):
             " FROM m JOIN article a ON a.pmid = m.pmid"
             f"{' WHERE ' + where if where else ''} ORDER BY m.rank, a.pmid DESC LIMIT ?"
         )
-        return list(db.execute_sql(sql, [_tsquery(fts), *params, cap]))
+        return list(db.execute_sql(sql, [fts, *params, cap]))
 
     def page_rows(self, fts, pmids, user_id):
         # The rows without marks, then the marks: ts_headline over the page's few papers.
@@ -196,7 +194,7 @@ class _PostgresSearchIndex(_SQLiteSearchIndex):
             " ts_headline('english', t.title, q, ?) FROM article_text t,"
             f" to_tsquery('english', ?) q WHERE t.pmid IN ({marks})",
             [f"{options}, MaxWords=40, MinWords=20", f"{options}, HighlightAll=true",
-             _tsquery(fts), *(a.pmid for a in articles)],
+             fts, *(a.pmid for a in articles)],
         )  # fmt: skip
         marked = {pmid: (snippet, title) for pmid, snippet, title in found}
         for article in articles:
@@ -229,7 +227,7 @@ class _PostgresIssueCandidates(_SQLiteIssueCandidates):
             f" {self.READ} FROM article_text t CROSS JOIN to_tsquery('english', ?) q"
             " JOIN article a ON a.pmid = t.pmid WHERE t.document @@ q"
         )
-        window_params, params = params, [_tsquery(arm.fts)]
+        window_params, params = params, [arm.tsquery]
         if window.low is not None:
             sql += " AND t.pmid BETWEEN ? AND ?"
             params += [window.low, window.high]
@@ -249,6 +247,12 @@ issue_candidates.register("postgresql", _PostgresIssueCandidates())
 
 class _PostgresJSON:
     """Queries inside JSON columns (stored as text): json_array_elements and ->>."""
+
+    @staticmethod
+    def objects_array(names, table, order=None):
+        pairs = ", ".join(f"'{name}', {table}.{name}" for name in names)
+        order = f" ORDER BY {order}" if order else ""
+        return f"COALESCE(json_agg(json_build_object({pairs}){order})::text, '[]')"
 
     def linked_pmids(self, links):
         return NodeList(

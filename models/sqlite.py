@@ -233,6 +233,10 @@ class _SQLiteSearchIndex:
         self.rebuild()
         return True
 
+    def text_of(self, query):
+        """The full-text part of a search_query.Query in this engine's words."""
+        return query.fts
+
     def match(self, text, limit=50):
         """PMIDs best matching search-box text, best first. The MATCH runs alone (with its
         LIMIT) so joins and filters happen on its small result, never inside FTS."""
@@ -647,6 +651,13 @@ def _marks(values):
 
 class _SQLiteJSON:
     """Queries inside JSON columns (PostgreSQL: json_array_elements and ->>)."""
+
+    @staticmethod
+    def objects_array(names, table, order=None):
+        """The aggregate making one JSON array of objects {name: table.name} of the rows,
+        in the order they come (`order` is for engines that need it said)."""
+        pairs = ", ".join(f"'{name}', {table}.{name}" for name in names)
+        return f"json_group_array(json_object({pairs}))"
 
     def linked_pmids(self, links):
         """The PMIDs of the `links` column's items ([{"pmid": …}, …]) that are articles here,

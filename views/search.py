@@ -96,7 +96,7 @@ def results():
             context["goto"] = (query.goto, found)
             if found:  # typed live: offer it rather than leave the page under the reader
                 return page(SEARCH_TEMPLATE, "results", **context)
-        rows = search_index.find(query.fts, query.filters, CANDIDATES)
+        rows = search_index.find(search_index.text_of(query), query.filters, CANDIDATES)
     except search_query.QueryError as error:
         context["error"] = str(error)
         return page(SEARCH_TEMPLATE, "results", 422, **context)
@@ -116,8 +116,8 @@ def matching_pmids(q, limit):
         found = _goto(query.goto)
         return [found] if found else []
     state = _filters()
-    kept = [c for c in map(_candidate, search_index.find(query.fts, query.filters, CANDIDATES))
-            if _keeps(c, state)]  # fmt: skip
+    found = search_index.find(search_index.text_of(query), query.filters, CANDIDATES)
+    kept = [c for c in map(_candidate, found) if _keeps(c, state)]
     if state["sort"] == "date":
         kept.sort(key=lambda c: (c["date"] or "", c["pmid"]), reverse=True)
     return [c["pmid"] for c in kept[:limit]]
@@ -144,7 +144,7 @@ def _page_of(rows, query, state):
     number = min(number, last_page)
     shown = [c["pmid"] for c in kept[(number - 1) * PER_PAGE : number * PER_PAGE]]
     user_id = current_user.id if current_user.is_authenticated else None
-    articles = search_index.page_rows(query.fts, shown, user_id)
+    articles = search_index.page_rows(search_index.text_of(query), shown, user_id)
     for article in articles:
         if not article.snippet:
             article.snippet = _opening(article.abstract)
