@@ -73,8 +73,9 @@ DOCUMENT = (
     " || setweight(to_tsvector('english', coalesce(mesh, '')), 'C')"
     " || setweight(to_tsvector('english', coalesce(keywords, '')), 'D')"
 )
-# ts_rank_cd's weights of D, C, B, A: the bm25 weights of SQLite's index, scaled to [0, 1].
-RANK_WEIGHTS = "'{0.67, 0.67, 0.33, 1.0}'"
+# ts_rank_cd's weights of D, C, B, A: the title far above the rest, as SQLite's bm25 weights
+# put it (tests/test_search.py: a paper with the word in its title ranks first).
+RANK_WEIGHTS = "'{0.2, 0.2, 0.1, 1.0}'"
 
 
 class _PostgresSearchIndex(_SQLiteSearchIndex):
@@ -181,25 +182,18 @@ class _PostgresSearchIndex(_SQLiteSearchIndex):
         )
         return list(db.execute_sql(sql, [fts, *params, cap]))
 
-    def page_rows(self, fts, pmids, user_id):
-        # The rows without marks, then the marks: ts_headline over the page's few papers.
-        articles = super().page_rows(None, pmids, user_id)
-        if not fts or not articles:
-            return articles
+    def _marked_sql(self, fts, names, notes, listed, pmids, user_id):
+        # ts_headline over the page's few papers: the abstract's best passage, the title whole.
         start, end = self.HIGHLIGHT
-        marks = ", ".join("?" * len(articles))
         options = f"StartSel={start}, StopSel={end}"
-        found = db.execute_sql(
-            "SELECT t.pmid, ts_headline('english', t.abstract, q, ?),"
-            " ts_headline('english', t.title, q, ?) FROM article_text t,"
-            f" to_tsquery('english', ?) q WHERE t.pmid IN ({marks})",
-            [f"{options}, MaxWords=40, MinWords=20", f"{options}, HighlightAll=true",
-             fts, *(a.pmid for a in articles)],
-        )  # fmt: skip
-        marked = {pmid: (snippet, title) for pmid, snippet, title in found}
-        for article in articles:
-            article.snippet, article.title_marked = marked.get(article.pmid, (None, None))
-        return articles
+        sql = (
+            f"SELECT {names}, ts_headline('english', t.abstract, q, ?),"
+            f" ts_headline('english', t.title, q, ?), {notes} FROM article a"
+            " JOIN article_text t ON t.pmid = a.pmid CROSS JOIN to_tsquery('english', ?) q"
+            f" WHERE a.pmid IN ({listed})"
+        )
+        return sql, [f"{options}, MaxWords=40, MinWords=20", f"{options}, HighlightAll=true",
+                     user_id or 0, user_id or 0, fts, *pmids]  # fmt: skip
 
     def pmid_for_doi(self, doi):
         row = db.execute_sql("SELECT pmid FROM article WHERE LOWER(doi) = LOWER(%s) LIMIT 1", [doi])

@@ -402,15 +402,8 @@ class _SQLiteSearchIndex:
         # Whether the reader starred it, in the same statement (one indexed lookup a row).
         notes += ", EXISTS(SELECT 1 FROM star s WHERE s.user_id = ? AND s.article_id = a.pmid)"
         notes += f", {Notice.retracted_sql('a.pmid')}"  # the results' "Retracted" badge
-        start, end = self.HIGHLIGHT
         if fts:
-            sql = (
-                f"SELECT {names}, snippet(article_search, 1, ?, ?, '…', 40),"
-                f" highlight(article_search, 0, ?, ?), {notes} FROM article_search"
-                " JOIN article a ON a.pmid = article_search.rowid"
-                f" WHERE article_search MATCH ? AND article_search.rowid IN ({listed})"
-            )
-            params = [start, end, start, end, user_id or 0, user_id or 0, fts, *pmids]
+            sql, params = self._marked_sql(fts, names, notes, listed, pmids, user_id)
         else:
             sql = f"SELECT {names}, NULL, NULL, {notes} FROM article a WHERE a.pmid IN ({listed})"
             params = [user_id or 0, user_id or 0, *pmids]
@@ -426,6 +419,18 @@ class _SQLiteSearchIndex:
             article.starred = bool(starred)
             found[article.pmid] = article
         return [found[pmid] for pmid in pmids if pmid in found]
+
+    def _marked_sql(self, fts, names, notes, listed, pmids, user_id):
+        """page_rows' statement with a full-text part: the snippet and marked title beside
+        the columns `names` and `notes`, the MATCH limited to the rowids `listed`."""
+        start, end = self.HIGHLIGHT
+        sql = (
+            f"SELECT {names}, snippet(article_search, 1, ?, ?, '…', 40),"
+            f" highlight(article_search, 0, ?, ?), {notes} FROM article_search"
+            " JOIN article a ON a.pmid = article_search.rowid"
+            f" WHERE article_search MATCH ? AND article_search.rowid IN ({listed})"
+        )
+        return sql, [start, end, start, end, user_id or 0, user_id or 0, fts, *pmids]
 
     def pmid_for_doi(self, doi):
         """The PMID of the paper with this DOI (any case), or None: an indexed lookup."""

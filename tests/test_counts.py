@@ -151,6 +151,7 @@ def test_suggest_matches_word_starts_only_and_nothing_for_nonsense(library):
     assert "Brain-Derived Neurotrophic Factor" in names("mesh", "derived neuro")
 
 
+@pytest.mark.sqlite_only("reads SQLite's query plan")
 def test_suggest_reads_index_ranges_only(library):
     sql, params = Term.suggest("mesh", "card").sql()
     plan = " ".join(row[3] for row in models.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))

@@ -212,6 +212,7 @@ def test_without_a_tree_every_heading_matches_itself_alone(empty_app):
     }
 
 
+@pytest.mark.sqlite_only("reads SQLite's query plan")
 def test_narrower_headings_take_one_query_that_searches_the_index(empty_app, queries):
     store(SLICE, SAMPLE)
     queries.clear()

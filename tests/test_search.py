@@ -54,6 +54,7 @@ EXPECTED = [
 ]  # fmt: skip
 
 
+@pytest.mark.sqlite_only("the exact order of bm25 (PostgreSQL ranks by ts_rank_cd)")
 @pytest.mark.parametrize(("q", "first", "line"), EXPECTED)
 def test_searches_on_the_medline_file_find_exactly_these_papers_in_this_order(
     client, q, first, line
@@ -209,6 +210,7 @@ def test_on_the_results_page_the_box_searches_as_the_reader_types(client):
     "q", ["pain", "abulafia a[au]", "type:review", "pain smith[au] 2015[dp] review[pt]",
           '"j biol chem"[ta]', "english[la] NOT letter[pt]", "2015[dp]"]
 )  # fmt: skip
+@pytest.mark.sqlite_only("reads SQLite's query plan")
 def test_a_page_runs_two_queries_none_scanning_the_articles(client, queries, q):
     response = client.get("/search", query_string={"q": q})
     assert response.status_code == 200

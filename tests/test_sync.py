@@ -695,6 +695,7 @@ def test_home_page_says_when_pubmed_last_updated_the_library(app, queries):
     assert len(queries) <= 2, queries  # the count, the line and one page: no query of its own
 
 
+@pytest.mark.sqlite_only("reads SQLite's query plan")
 def test_the_weeks_count_reads_an_index_range_of_runs(app):
     since = THURSDAY.replace(tzinfo=None) - datetime.timedelta(days=7)
     sql, params = SyncRun.added_since_subquery(since).sql()
