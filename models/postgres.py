@@ -19,11 +19,12 @@ _QUOTED_OR_MARK = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 
 @functools.lru_cache(maxsize=512)
 def _pyformat(sql):
-    """`sql` with `?` placeholders as psycopg's `%s` (and a literal `%` doubled)."""
+    """`sql` with `?` placeholders as psycopg's `%s`, a `?` in quotes kept, and every `%`
+    doubled (psycopg reads `%` inside quotes too)."""
 
     def swap(match):
         text = match.group(0)
-        return "%s" if text == "?" else "%%" if text == "%" else text
+        return "%s" if text == "?" else text.replace("%", "%%")
 
     return _QUOTED_OR_MARK.sub(swap, sql)
 

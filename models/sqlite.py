@@ -353,7 +353,7 @@ class _SQLiteSearchIndex:
                 wanted = set(f.values) if not f.negate else {not v for v in f.values}
                 sql = ("a.pmid IN (SELECT pmid FROM notice WHERE nature = 'retraction')"
                        if wanted == {True} else f"NOT {Notice.retracted_sql('a.pmid')}"
-                       if wanted == {False} else "1")  # fmt: skip
+                       if wanted == {False} else "1 = 1")  # fmt: skip
                 parts.append(sql)
                 continue
             elif f.field == "pmid":

@@ -48,7 +48,7 @@ class Term(BaseModel):
         tail columns will need COLLATE "C" for the same ranges.)"""
         key = text.strip().lower()
         if not key:
-            return cls.select().where(SQL("0"))
+            return cls.select().where(SQL("1 = 0"))
         end = key + "\U0010ffff"  # above every string that starts with `key`
         named = cls.select(cls.key).where((cls.kind == kind) & (cls.key >= key) & (cls.key < end))
         worded = TermWord.select(TermWord.key).where(

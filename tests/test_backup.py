@@ -30,6 +30,7 @@ def note_bodies(path):
         return sorted(row[0] for row in connection.execute("SELECT source FROM note"))
 
 
+@pytest.mark.sqlite_only("a file copy of a live SQLite database")
 def test_backup_holds_the_newest_notes_that_a_file_copy_misses(app, client, reader, tmp_path):
     live = tmp_path / "pearl.db"
     # Another process keeps the database open, as the web server does: the WAL is then
@@ -79,6 +80,7 @@ def test_restore_asks_first_and_does_nothing_when_told_no(app, client, reader, t
     assert "Still here" in client.get(f"/articles/{PMID}").get_data(as_text=True)
 
 
+@pytest.mark.postgres_todo("restore telling a non-backup apart (pg_restore's own error is shown)")
 def test_backup_and_restore_errors_are_one_line_and_change_nothing(app, client, reader, tmp_path):
     write_note(client, "Untouched")
     runner = app.test_cli_runner()

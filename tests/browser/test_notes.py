@@ -471,6 +471,7 @@ FIND_UNSAFE_MARKUP = r"""
 """
 
 
+@pytest.mark.postgres_todo("a NUL character in a note (PostgreSQL text refuses it)")
 @pytest.mark.parametrize("csp", ["enforced", "bypassed"])
 def test_no_stored_note_runs_script(browser, live_server, live_app, reader, csp):
     """Every payload stored as a shared note on one paper: the page shows them all and no
