@@ -20,6 +20,7 @@ from views import (
     render,
     search,
     shelf,
+    shortcuts,
     trial,
 )
 
@@ -60,7 +61,7 @@ def create_app(config=None):
     trial.init_app(app)
     errors.init_app(app)
     blueprints = (articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp, search.bp,
-                  shelf.bp, trial.bp)  # fmt: skip
+                  shelf.bp, shortcuts.bp, trial.bp)  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     commands.init_app(app)

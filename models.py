@@ -864,6 +864,8 @@ class User(UserMixin, BaseModel):
     feed_key = CharField(null=True, unique=True)  # the secret in the reader's Atom feed URL
     # At most this many papers an issue (migration 11; the DEFAULT fills existing readers).
     issue_size = SmallIntegerField(default=20, constraints=[SQL("DEFAULT 20")])
+    # Single-key shortcuts (`/`, `n`, `?`…) on or off (WCAG 2.1.4; migration 17).
+    shortcuts = BooleanField(default=True, constraints=[SQL("DEFAULT TRUE")])
 
     TRIAL_DAYS = 21
     ISSUE_SIZES = (5, 10, 20, 30, 50)
@@ -3020,6 +3022,15 @@ def _migration_15():
     db.create_tables([CorrectionAlert])
 
 
+def _migration_17():
+    # The reader's choice to turn single-key shortcuts off (issue 13). Independent of the
+    # others: any order works; with its SQL DEFAULT the column is added in place.
+    if "shortcuts" not in {column.name for column in db.get_columns("user")}:
+        migrator = SchemaMigrator.from_database(db.obj)
+        migrate_schema(migrator.add_column("user", "shortcuts", User.shortcuts,
+                                           allow_not_null=True))  # fmt: skip
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -3036,6 +3047,7 @@ MIGRATIONS = {
     13: _migration_13,
     14: _migration_14,
     15: _migration_15,
+    17: _migration_17,
 }
 
 
