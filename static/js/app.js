@@ -1,5 +1,6 @@
-// Pearl's one hand-written script: htmx settings and Copy Citation. Focus after a swap
-// comes from `autofocus` in the swapped-in HTML, which htmx honours.
+// Pearl's one hand-written script: htmx settings, Copy Citation, the keyboard. Focus after a
+// swap comes from `autofocus` in the swapped-in HTML, which htmx honours, or else from
+// `data-focus-here` (below).
 // Loaded with `defer` after htmx; every page works without it.
 "use strict";
 
@@ -306,5 +307,30 @@ document.addEventListener("htmx:afterSettle", (event) => {
   } else if (swapped?.matches?.("article.note") && !swapped.querySelector("[autofocus]")) {
     swapped.setAttribute("tabindex", "-1");
     swapped.focus();
+  } else if (swapped instanceof Element) {
+    focusWhatChanged(swapped);
   }
+  if (swapped instanceof Element) announceSwap(swapped);
 });
+
+// After a swap focus lands on what changed (the heading or message marked data-focus-here,
+// with tabindex=-1), not on the page's body; a swap that starts above the view (the home
+// list's "Older →" at the foot of the page) is scrolled to its top.
+function focusWhatChanged(swapped) {
+  if (swapped.querySelector("[autofocus]")) return; // htmx focuses that one
+  const target = swapped.matches("[data-focus-here]") ? swapped : swapped.querySelector("[data-focus-here]");
+  if (!target) return;
+  target.focus({ preventScroll: true });
+  if (swapped.getBoundingClientRect().top < 0) swapped.scrollIntoView({ block: "start" });
+  else target.scrollIntoView({ block: "nearest" });
+}
+
+// What the swap says ([data-announce]) goes into the page's live region, which existed
+// before the swap, so screen readers say it; emptied first, so the same words are said again.
+function announceSwap(swapped) {
+  const said = swapped.matches("[data-announce]") ? swapped : swapped.querySelector("[data-announce]");
+  const region = document.getElementById("announce");
+  if (!said || !region) return;
+  region.textContent = "";
+  setTimeout(() => { region.textContent = said.textContent.replace(/\s+/g, " ").trim(); }, 50);
+}
