@@ -17,6 +17,7 @@ from views import (
     library,
     my_notes,
     notes,
+    privacy,
     render,
     search,
     shelf,
@@ -60,8 +61,8 @@ def create_app(config=None):
     auth.init_app(app)
     trial.init_app(app)
     errors.init_app(app)
-    blueprints = (articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp, search.bp,
-                  shelf.bp, shortcuts.bp, trial.bp)  # fmt: skip
+    blueprints = (articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp,
+                  privacy.bp, search.bp, shelf.bp, shortcuts.bp, trial.bp)  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     commands.init_app(app)

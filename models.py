@@ -4,6 +4,7 @@ Everything engine-specific (SQLite pragmas, the FTS5 index) sits behind the few 
 at the bottom of this module, so the rest of the code runs unchanged on PostgreSQL later.
 """
 
+import collections
 import dataclasses
 import datetime
 import functools
@@ -144,6 +145,12 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+
+# What a table keeps about a reader and who can see it, in plain words: every model that names
+# a reader declares one (`PRIVACY = Privacy(…)`); the privacy page is made from them, and a
+# test fails when a model with a foreign key to User has none (privacy.py).
+Privacy = collections.namedtuple("Privacy", "name what who")
 
 
 class Article(BaseModel):
@@ -867,6 +874,14 @@ class User(UserMixin, BaseModel):
     # Single-key shortcuts (`/`, `n`, `?`…) on or off (WCAG 2.1.4; migration 17).
     shortcuts = BooleanField(default=True, constraints=[SQL("DEFAULT TRUE")])
 
+    PRIVACY = Privacy(
+        "Your account",
+        "Your email address, the name you chose, your password as a one-way hash (no one can "
+        "read it back), when you joined, your trial's end, your journal's and keyboard "
+        "settings, and your library's full-text address.",
+        "Your address: nobody. No other reader ever sees it; Pearl uses it only to send you "
+        "the mail you ask for. Other readers see only your name, beside your shared notes.",
+    )
     TRIAL_DAYS = 21
     ISSUE_SIZES = (5, 10, 20, 30, 50)
     FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
@@ -938,6 +953,17 @@ class LoginToken(BaseModel):
     used_at = DateTimeField(null=True)
 
     LIFETIME = datetime.timedelta(hours=24)
+    PRIVACY = Privacy(
+        "Sign-in links",
+        "The address each emailed sign-in link went to, when it was sent and when it was "
+        "used; the link itself only as a hash.",
+        "Nobody: it is there so a link works once, within 24 hours.",
+    )
+
+    @classmethod
+    def naming(cls, user):
+        """The reader's links (kept by address, not by account: privacy.py)."""
+        return cls.email == user.email
 
     @staticmethod
     def _hash(token):
@@ -976,6 +1002,12 @@ class Note(BaseModel):
 
     PRIVATE, SHARED = "private", "shared"
     VISIBILITIES = {PRIVATE: "Only me", SHARED: "Shared with readers of this Pearl"}
+    PRIVACY = Privacy(
+        "Your notes",
+        "Each note as you typed it, the paper it is on, whether it is private or shared, and "
+        "when you wrote, changed or deleted it.",
+        "Private notes: only you. Shared notes: readers of this Pearl, with your name.",
+    )
 
     article = ForeignKeyField(Article, backref="notes", on_delete="RESTRICT")
     author = ForeignKeyField(User, backref="notes", on_delete="CASCADE")
@@ -1072,6 +1104,12 @@ class Interest(BaseModel):
     LABELS = {**KINDS, SEARCH: "Search", FILTER: "Clinical filter"}
     MAX_PER_READER = 30
     MAX_LENGTH = 200
+    PRIVACY = Privacy(
+        "What your journal follows",
+        "The headings, keywords, journals, publication types, searches and filters your "
+        "journal follows.",
+        "Only you.",
+    )
 
     user = ForeignKeyField(User, backref="interests", on_delete="CASCADE")
     kind = CharField()
@@ -1525,6 +1563,12 @@ class Issue(BaseModel):
     matched = IntegerField(null=True)
 
     MATCHED_CAP = 10_000
+    PRIVACY = Privacy(
+        "Your journal's issues",
+        "Each issue of your Medical Journal of You: its papers, which you read or starred, "
+        "and when it was emailed to you.",
+        "Only you (and whoever has your journal's private feed address).",
+    )
 
     class Meta:
         indexes = ((("user", "period_start"), True), (("user", "number"), True))
@@ -1680,6 +1724,11 @@ class Feedback(BaseModel):
     MORE, FEWER = 1, -1
     # What the buttons send: "none" takes the verdict back.
     VERDICTS = {"more": MORE, "fewer": FEWER, "none": 0}
+    PRIVACY = Privacy(
+        "More or fewer like this",
+        "Your “More like this” and “Fewer like this” on papers of your journal.",
+        "Only you: it ranks your later issues.",
+    )
 
     user = ForeignKeyField(User, backref="feedback", on_delete="CASCADE")
     article = ForeignKeyField(Article, backref="feedback", on_delete="CASCADE")
@@ -1735,6 +1784,8 @@ class Feedback(BaseModel):
 class Star(BaseModel):
     """A paper the reader starred, wherever they did it (its page, a search, an issue of
     their journal: IssueEntry.starred mirrors it for the issues the paper is in)."""
+
+    PRIVACY = Privacy("Your stars", "The papers you starred, and when.", "Only you.")
 
     user = ForeignKeyField(User, backref="stars", on_delete="CASCADE")
     article = ForeignKeyField(Article, backref="stars", on_delete="CASCADE")
@@ -1797,6 +1848,12 @@ class CorrectionAlert(BaseModel):
                 ISSUE: "A paper from your journal"}  # fmt: skip
     VERBS = {"retraction": "was retracted", "concern": "got an expression of concern",
              "correction": "got an erratum"}  # fmt: skip
+    PRIVACY = Privacy(
+        "Correction alerts",
+        "Which papers you noted, starred or received were retracted or corrected, and "
+        "whether you have been told.",
+        "Only you.",
+    )
 
     user = ForeignKeyField(User, backref="correction_alerts", on_delete="CASCADE")
     article = ForeignKeyField(Article, backref="correction_alerts", on_delete="CASCADE")
@@ -1913,6 +1970,11 @@ class Collection(BaseModel):
     in the order they arranged their collections."""
 
     MAX_NAME = 100
+    PRIVACY = Privacy(
+        "Your collections",
+        "The names of your collections, their order, and the papers in each.",
+        "Only you.",
+    )
 
     user = ForeignKeyField(User, backref="collections", on_delete="CASCADE")
     name = CharField()
