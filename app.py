@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 import commands
 import models
 from views import (
+    account,
     articles,
     auth,
     errors,
@@ -61,7 +62,7 @@ def create_app(config=None):
     auth.init_app(app)
     trial.init_app(app)
     errors.init_app(app)
-    blueprints = (articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp,
+    blueprints = (account.bp, articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp,
                   privacy.bp, search.bp, shelf.bp, shortcuts.bp, trial.bp)  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -49,3 +49,10 @@ def test_the_page_lists_each_table_and_who_sees_it(client):
     # Linked from every page's footer.
     assert soup(client.get("/")).find(id="footer-privacy")["href"] == "/privacy"
 
+
+def test_signed_in_the_page_links_the_account(client, auth):
+    auth.create()
+    auth.login()
+    page = soup(client.get("/privacy"))
+    assert page.select_one("#privacy a[href='/account']") is not None
+    assert soup(client.get("/account")).select_one("a[href='/privacy']") is not None
