@@ -10,14 +10,17 @@ from email import message_from_bytes, policy
 import pytest
 
 import models
-from tests import test_trial
 from tests.conftest import AuthActions, csrf_token, make_app, soup
 
 PMID = 24997269
 OTHER = "colleague@example.org"
 
-# The trial tests' real SMTP server (aiosmtpd) and the app sending to it, as fixtures here.
-smtp_server, smtp = test_trial.smtp_server, test_trial.smtp
+
+@pytest.fixture
+def smtp(app, smtp_server):
+    """The app sends its mail to the real SMTP server on localhost (tests/mailbox.py)."""
+    app.config.update(smtp_server.config)
+    return smtp_server
 
 
 def links(inbox, path):
