@@ -64,7 +64,7 @@ def test_states_after_swaps_and_errors(signed_in, live_server):
 
 def test_the_forgot_answer_passes_axe(page, live_server):
     page.goto(live_server + "/login")
-    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_role("link", name="Choose a new one").click()
     page.get_by_label("Email").fill("nobody@example.org")
     page.get_by_role("button", name="Send the link").click()
     expect(page.locator("#reset-sent")).to_contain_text("If nobody@example.org has an account")
