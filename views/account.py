@@ -44,6 +44,7 @@ def _address_key():
 
 
 def _show(status=200, errors=None, form=None):
+    """The account page (signed-in readers only), with `errors` next to their fields."""
     user = reader()
     return render_template("account/show.html", user=user, errors=errors or {},
                            form=form or {}), status  # fmt: skip
@@ -52,7 +53,6 @@ def _show(status=200, errors=None, form=None):
 @bp.get("/account")
 def show():
     """The reader's settings: name, address, password, exports, and deleting the account."""
-    reader()
     return _show()
 
 
