@@ -53,7 +53,10 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     # Import and the web server may write at once; wait rather than fail with "locked".
     "busy_timeout": 5000,
-    "synchronous": "normal",
+    # FULL: a note the reader saw saved survives a power cut (in WAL mode NORMAL may roll the
+    # last commits back). A bulk import, which can be run again, relaxes its own connection
+    # (relax_durability).
+    "synchronous": "full",
 }
 
 TAG = re.compile(r"<[^>]+>")
@@ -2130,6 +2133,14 @@ class PearlSqliteDatabase(SqliteDatabase):
         # a second ROLLBACK would then fail with "no transaction is active" and bury the cause.
         if self.is_closed() or self.connection().in_transaction:
             super().rollback()
+
+
+def relax_durability():
+    """For this thread's connection only (outside a transaction): commits that a power cut
+    may roll back, for a bulk import that can simply be run again. SQLite's NORMAL in WAL
+    mode; other engines keep their own setting."""
+    if isinstance(db.obj, SqliteDatabase):
+        db.execute_sql("PRAGMA synchronous = NORMAL")
 
 
 def _disk_is_full(room=256 * 1024):
