@@ -1059,6 +1059,28 @@ class Note(BaseModel):
         return query
 
 
+class NoteKey(BaseModel):
+    """The one-time key of the form a note was written in (migration 18): the same form
+    posted again (a retry after the connection dropped past the commit) finds the note it
+    saved instead of saving it twice. Keyed by author too: a key names nothing of others'."""
+
+    author = ForeignKeyField(User, on_delete="CASCADE")
+    key = CharField()
+    note = ForeignKeyField(Note, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "note_key"
+        indexes = ((("author", "key"), True),)
+
+    @classmethod
+    def note_for(cls, author, key):
+        """The note `author` already saved from the form with `key`, or None."""
+        if not key:
+            return None
+        query = Note.select().join(cls, on=(cls.note == Note.id))
+        return query.where((cls.author == author) & (cls.key == key)).first()
+
+
 class Interest(BaseModel):
     """Something a reader's journal follows: a MeSH heading, a keyword, a journal or a
     publication type, spelled as the papers spell it."""
@@ -3031,6 +3053,12 @@ def _migration_15():
     db.create_tables([CorrectionAlert])
 
 
+def _migration_18():
+    # One-time keys of note forms (issue 12: a retried post stores no duplicate). A table of
+    # its own: independent of every other migration.
+    db.create_tables([NoteKey])
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -3047,6 +3075,7 @@ MIGRATIONS = {
     13: _migration_13,
     14: _migration_14,
     15: _migration_15,
+    18: _migration_18,
 }
 
 
