@@ -14,6 +14,8 @@ import os
 import re
 import secrets
 import shutil
+import sqlite3
+import urllib.parse
 from collections import Counter
 
 from flask_login import UserMixin
@@ -2150,6 +2152,26 @@ class PearlSqliteDatabase(SqliteDatabase):
     def __init__(self, database, **options):
         super().__init__(database, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **options)
 
+    def _connect(self):
+        try:
+            return super()._connect()
+        except sqlite3.OperationalError:
+            # On a full disk a connection that finds no WAL index (-shm) open cannot make one:
+            # every page would fail. Read without one (SQLite keeps the index in memory); any
+            # write is then refused, and database_problem says the disk is full.
+            if not _disk_is_full(self.database):
+                raise
+            path = urllib.parse.quote(os.path.abspath(self.database))
+            connection = sqlite3.connect(f"file:{path}?mode=ro&readonly_shm=1", uri=True,
+                                         timeout=self._timeout, isolation_level=None,
+                                         **self.connect_params)  # fmt: skip
+            try:
+                self._add_conn_hooks(connection)
+            except Exception:
+                connection.close()
+                raise
+            return connection
+
     def rollback(self):
         # SQLite rolls a transaction back by itself on some errors (a full disk above all);
         # a second ROLLBACK would then fail with "no transaction is active" and bury the cause.
@@ -2165,10 +2187,12 @@ def relax_durability():
         db.execute_sql("PRAGMA synchronous = NORMAL")
 
 
-def _disk_is_full(room=256 * 1024):
-    """Whether the SQLite database's disk has less than `room` bytes free."""
-    path = getattr(db.obj, "database", None)
-    if not isinstance(db.obj, SqliteDatabase) or not path or path == ":memory:":
+def _disk_is_full(path=None, room=256 * 1024):
+    """Whether the SQLite database's disk (that of `db`, or of the file at `path`) has less
+    than `room` bytes free."""
+    if path is None and isinstance(db.obj, SqliteDatabase):
+        path = db.obj.database
+    if not path or path == ":memory:":
         return False
     try:
         return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < room
