@@ -22,7 +22,7 @@ import importer
 import models
 from app import create_app
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.mailbox"]
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"

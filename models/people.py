@@ -1,0 +1,252 @@
+"""Readers, their sign-in links and their notes on papers."""
+
+import datetime
+import hashlib
+import secrets
+
+from flask_login import UserMixin
+from peewee import (
+    SQL,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    NodeList,
+    SmallIntegerField,
+    TextField,
+    fn,
+)
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .base import BaseModel, display_date, utcnow
+from .papers import Article
+
+
+class User(UserMixin, BaseModel):
+    """A reader with an account. Email is stored lowercased and never shown to other readers."""
+
+    email = CharField(unique=True)
+    display_name = CharField()
+    password_hash = CharField(null=True)  # None: signs in only by emailed link
+    created_at = DateTimeField(default=utcnow)
+    library_kind = CharField(null=True)  # institutional full text: "ezproxy" | "openurl"
+    library_base = TextField(null=True)
+    trial_ends_at = DateTimeField(null=True)  # the Medical Journal of You's free trial
+    full_access = BooleanField(default=False)  # granted by an admin: no trial needed
+    issue_frequency = CharField(default="weekly")  # the journal's rhythm: daily | weekly | monthly
+    email_issues = BooleanField(default=False)  # send each new issue by email
+    feed_key = CharField(null=True, unique=True)  # the secret in the reader's Atom feed URL
+    # At most this many papers an issue (migration 11; the DEFAULT fills existing readers).
+    issue_size = SmallIntegerField(default=20, constraints=[SQL("DEFAULT 20")])
+
+    TRIAL_DAYS = 21
+    ISSUE_SIZES = (5, 10, 20, 30, 50)
+    FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
+
+    @staticmethod
+    def normalise_email(email):
+        return (email or "").strip().lower()
+
+    @classmethod
+    def by_email(cls, email):
+        return cls.get_or_none(cls.email == cls.normalise_email(email))
+
+    def set_password(self, password):
+        # werkzeug's default is scrypt, a memory-hard KDF with a random salt per hash.
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def start_trial(self, now=None):
+        """Start the 21-day trial, once: a reader who had one (or full access) keeps theirs."""
+        if self.trial_ends_at is None and not self.full_access:
+            self.trial_ends_at = (now or utcnow()) + datetime.timedelta(days=self.TRIAL_DAYS)
+
+    def trial_days_left(self, now=None):
+        """Whole days left in the trial, counting today (0 once it has ended); None when the
+        reader has full access or never started a trial."""
+        if self.full_access or self.trial_ends_at is None:
+            return None
+        remaining = self.trial_ends_at - (now or utcnow())
+        if remaining <= datetime.timedelta(0):
+            return 0
+        return remaining.days + (1 if remaining.seconds or remaining.microseconds else 0)
+
+    @property
+    def has_journal(self):
+        """Whether the journal is open to this reader: full access or a running trial."""
+        return self.full_access or bool(self.trial_days_left())
+
+    @classmethod
+    def with_journal(cls, now=None):
+        """Readers the journal is open to (full access or a running trial), unexecuted."""
+        return cls.select().where(cls.full_access | (cls.trial_ends_at > (now or utcnow())))
+
+    @classmethod
+    def by_feed_key(cls, key):
+        return cls.get_or_none(cls.feed_key == key) if key else None
+
+    def reset_feed_key(self):
+        """A new secret for the Atom feed's address; the old address stops working."""
+        self.feed_key = secrets.token_urlsafe(24)
+
+    @property
+    def library(self):
+        """The institutional access setting as the views use it, or None."""
+        if self.library_kind and self.library_base:
+            return {"kind": self.library_kind, "base": self.library_base}
+        return None
+
+
+class LoginToken(BaseModel):
+    """A single-use sign-in link sent by email. Only a hash of the token is stored, so a
+    leaked database cannot be used to sign in."""
+
+    token_hash = CharField(unique=True)
+    email = CharField()
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    LIFETIME = datetime.timedelta(hours=24)
+
+    @staticmethod
+    def _hash(token):
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, email, now=None):
+        """A new token for `email` (returned once, never stored as such)."""
+        token = secrets.token_urlsafe(32)
+        now = now or utcnow()
+        cls.create(token_hash=cls._hash(token), email=User.normalise_email(email),
+                   created_at=now, expires_at=now + cls.LIFETIME)  # fmt: skip
+        return token
+
+    @classmethod
+    def redeem(cls, token, now=None):
+        """The email the token was sent to, marking it used; None if unknown, used or expired.
+        One conditional UPDATE, so two clicks racing cannot both succeed."""
+        now = now or utcnow()
+        claimed = (
+            cls.update(used_at=now)
+            .where(
+                (cls.token_hash == cls._hash(token))
+                & cls.used_at.is_null()
+                & (cls.expires_at > now)
+            )
+            .execute()
+        )
+        if not claimed:
+            return None
+        return cls.get(cls.token_hash == cls._hash(token)).email
+
+
+class Note(BaseModel):
+    """A reader's note ("pearl") on a paper: the source as typed and its rendered HTML."""
+
+    PRIVATE, SHARED = "private", "shared"
+    VISIBILITIES = {PRIVATE: "Only me", SHARED: "Shared with readers of this Pearl"}
+
+    article = ForeignKeyField(Article, backref="notes", on_delete="RESTRICT")
+    author = ForeignKeyField(User, backref="notes", on_delete="CASCADE")
+    source = TextField()
+    html = TextField()
+    visibility = CharField(default=PRIVATE)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    deleted_at = DateTimeField(null=True)  # set on delete; cleared by undo
+
+    class Meta:
+        indexes = ((("article", "created_at"), False),)
+
+    @classmethod
+    def visible_to(cls, user):
+        """Notes `user` may read (None: a signed-out reader): their own and shared ones."""
+        # Only what a note shows of its author: never their email or password hash.
+        query = cls.select(cls, User.id, User.display_name).join(User)
+        query = query.where(cls.deleted_at.is_null())
+        if user is None:
+            return query.where(cls.visibility == cls.SHARED)
+        return query.where((cls.visibility == cls.SHARED) | (cls.author == user))
+
+    @classmethod
+    def page_on(cls, article, user, page, per_page):
+        """One page of the notes on `article` visible to `user`, newest first, each carrying
+        `total` (all visible notes) from a window function: one query for list and count."""
+        return list(
+            cls.visible_to(user)
+            .select_extend(fn.COUNT(cls.id).over().alias("total"), cls.changed_column())
+            .where(cls.article == article)
+            .order_by(cls.created_at.desc(), cls.id.desc())
+            .paginate(page, per_page)
+        )
+
+    @classmethod
+    def changed_column(cls):
+        """`changed_after` ("retraction|2010-02-06", or None) as a column of a query over
+        notes: the paper's retraction (else expression of concern) dated after the note was
+        written; the date is the notice's, or when Pearl learnt of it when the notice gives
+        none. A partial date ("2010-02") is after a note written before that month. Two index
+        probes a note, folded into the query that reads them."""
+        when = "COALESCE(cn.date, (SELECT MIN(ca.created_at) FROM correction_alert ca"
+        when += " WHERE ca.article_id = cn.pmid AND ca.nature = cn.nature))"
+        return NodeList(
+            (
+                SQL(f"(SELECT cn.nature || '|' || {when} FROM notice cn WHERE cn.pmid = "),
+                cls.article,
+                SQL(" AND cn.nature IN ('retraction', 'concern') AND substr("),
+                cls.created_at,
+                SQL(f", 1, length({when})) < {when} ORDER BY cn.nature = 'retraction' DESC,"
+                    f" length({when}) DESC, {when} LIMIT 1)"),
+            ),
+            glue="",
+        ).alias("changed_after")  # fmt: skip
+
+    @property
+    def paper_changed(self):
+        """(nature, "6 Feb 2010") when the note predates its paper's retraction or expression
+        of concern (read by `page_on`); None otherwise."""
+        found = getattr(self, "changed_after", None)
+        if not found:
+            return None
+        nature, date = found.split("|", 1)
+        return nature, display_date(date)
+
+    @classmethod
+    def by_author(cls, user, q=""):
+        """The reader's own notes, newest first, each with its paper's PMID and title
+        (unexecuted). `q` keeps those whose source contains it (LIKE, any case): a scan of
+        the reader's own notes only, which the author index bounds."""
+        query = (
+            cls.select(cls, Article.pmid, Article.title)
+            .join(Article)
+            .where((cls.author == user) & cls.deleted_at.is_null())
+            .order_by(cls.created_at.desc(), cls.id.desc())
+        )
+        if q:
+            query = query.where(cls.source.contains(q))
+        return query
+
+
+class NoteKey(BaseModel):
+    """The one-time key of the form a note was written in (migration 18): the same form
+    posted again (a retry after the connection dropped past the commit) finds the note it
+    saved instead of saving it twice. Keyed by author too: a key names nothing of others'."""
+
+    author = ForeignKeyField(User, on_delete="CASCADE")
+    key = CharField()
+    note = ForeignKeyField(Note, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "note_key"
+        indexes = ((("author", "key"), True),)
+
+    @classmethod
+    def note_for(cls, author, key):
+        """The note `author` already saved from the form with `key`, or None."""
+        if not key:
+            return None
+        query = Note.select().join(cls, on=(cls.note == Note.id))
+        return query.where((cls.author == author) & (cls.key == key)).first()
