@@ -106,3 +106,26 @@ def test_a_form_field_over_the_limit_is_refused_in_words_for_htmx(app, client, r
     )
     with app.app_context():
         assert models.Note.select().count() == 0
+
+
+def test_every_other_stored_text_has_a_cap(app, client, reader):
+    """Guards for the caps that were already there: email, collection name, followed term,
+    followed search (a note's 300 characters are tested with the notes)."""
+    with app.app_context():
+        models.User.update(full_access=True).where(models.User.id == reader.id).execute()
+    token = csrf_token(client)
+    long = "a" * 1000
+    posts = [
+        ("/collections", {"name": long}),
+        ("/journal/interests", {"kind": "keyword", "q": long}),
+        ("/search/follow", {"q": long}),
+    ]
+    for path, fields in posts:  # refused: 422, or the search page again (303) saying why
+        assert client.post(path, data={"csrf_token": token, **fields}).status_code in (303, 422)
+    visitor = app.test_client()
+    assert signup(visitor, "Dr Long", email=f"{long}@example.org").status_code == 422
+    assert visitor.post("/trial", data={"csrf_token": csrf_token(visitor), "email":
+                                        f"{long}@example.org"}).status_code == 422  # fmt: skip
+    with app.app_context():
+        assert models.Collection.select().count() == models.Interest.select().count() == 0
+        assert models.User.select().count() == 1 and models.LoginToken.select().count() == 0
