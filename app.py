@@ -4,13 +4,14 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import commands
 import models
 from views import (
+    account,
     articles,
     auth,
     errors,
@@ -18,9 +19,11 @@ from views import (
     library,
     my_notes,
     notes,
+    privacy,
     render,
     search,
     shelf,
+    shortcuts,
     trial,
 )
 
@@ -48,6 +51,9 @@ def create_app(config=None):
         NOTES_PER_PAGE=10,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # a page left open over lunch must still save its note
+        # The largest request body: a form's text is far smaller (a note is 300 characters).
+        # Larger is refused (413) unread; the notes import allows its file (_upload_limits).
+        MAX_CONTENT_LENGTH=512 * 1024,
     )
     app.config.update({key: os.environ[key] for key in ENV_KEYS if key in os.environ})
     app.config.update(config)
@@ -56,13 +62,14 @@ def create_app(config=None):
 
     database = models.open_database(app.config["DATABASE_URL"])
     _connection_per_request(app, database)
+    _upload_limits(app)
     csrf.init_app(app)
     render.init_app(app)
     auth.init_app(app)
     trial.init_app(app)
     errors.init_app(app)
-    blueprints = (articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp, search.bp,
-                  shelf.bp, trial.bp)  # fmt: skip
+    blueprints = (account.bp, articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp,
+                  privacy.bp, search.bp, shelf.bp, shortcuts.bp, trial.bp)  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     commands.init_app(app)
@@ -96,6 +103,16 @@ def _connection_per_request(app, database):
     def _close(_error):
         if not database.is_closed():
             database.close()
+
+
+def _upload_limits(app):
+    """The routes that take a file take a larger request. Registered before CSRFProtect's
+    check, which reads the form first."""
+
+    @app.before_request
+    def _allow_upload():
+        if request.endpoint == "my_notes.import_file":
+            request.max_content_length = my_notes.MAX_IMPORT_BYTES + 64 * 1024  # and its form
 
 
 def _instance_secret(instance_path):

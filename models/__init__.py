@@ -22,13 +22,14 @@ from .base import (
     TAG,
     BaseModel,
     JSONField,
+    Privacy,
     db,
     display_date,
     html_to_text,
     html_without_math,
     utcnow,
 )
-from .engine import database_problem, open_database
+from .engine import database_problem, open_database, relax_durability
 from .migrations import MIGRATIONS, Migration, migrate
 from .notices import NATURES, NOTICE_LINKS, NOTICE_TYPES, RETRACTED_TYPE, SOURCE_DATE, Notice
 from .papers import (
@@ -43,7 +44,7 @@ from .sqlite import SQLITE_PRAGMAS, ArticleSearch, PearlSqliteDatabase
 from .postgres import PearlPostgresqlDatabase
 from .sync import SyncRun
 from .vocabulary import MeshDescriptor, MeshTreeNumber, Term, TermSpelling, TermWord
-from .people import LoginToken, Note, User
+from .people import LoginToken, Note, NoteKey, User
 from .journal import Arm, Feedback, Interest, Issue, IssueEntry, Window
 from .library import Collection, CollectionItem, CorrectionAlert, Star
 # isort: on
@@ -80,9 +81,11 @@ __all__ = [
     "NOTICE_LINKS",
     "NOTICE_TYPES",
     "Note",
+    "NoteKey",
     "Notice",
     "PearlPostgresqlDatabase",
     "PearlSqliteDatabase",
+    "Privacy",
     "RETRACTED_TYPE",
     "SOURCE_DATE",
     "SQLITE_PRAGMAS",
@@ -106,6 +109,7 @@ __all__ = [
     "json_corner",
     "migrate",
     "open_database",
+    "relax_durability",
     "search_index",
     "utcnow",
 ]

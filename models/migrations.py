@@ -218,6 +218,21 @@ def _migration_15():
     db.create_tables([CorrectionAlert])
 
 
+def _migration_17():
+    # The reader's choice to turn single-key shortcuts off (issue 13). Independent of the
+    # others: any order works; with its SQL DEFAULT the column is added in place.
+    if "shortcuts" not in {column.name for column in db.get_columns("user")}:
+        migrator = SchemaMigrator.from_database(db.obj)
+        migrate_schema(migrator.add_column("user", "shortcuts", User.shortcuts,
+                                           allow_not_null=True))  # fmt: skip
+
+
+def _migration_18():
+    # One-time keys of note forms (issue 12: a retried post stores no duplicate). A table of
+    # its own: independent of every other migration.
+    db.create_tables([NoteKey])
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -234,6 +249,8 @@ MIGRATIONS = {
     13: _migration_13,
     14: _migration_14,
     15: _migration_15,
+    17: _migration_17,
+    18: _migration_18,
 }
 
 
@@ -260,7 +277,7 @@ from .papers import Article, ArticleFacet, ArticleText, LibraryStats, SearchInde
 from .sqlite import ArticleSearch
 from .sync import SyncRun
 from .vocabulary import MeshDescriptor, MeshTreeNumber, Term, TermSpelling, TermWord
-from .people import LoginToken, Note, User
+from .people import LoginToken, Note, NoteKey, User
 from .journal import Feedback, Interest, Issue, IssueEntry
 from .library import Collection, CollectionItem, CorrectionAlert, Star
 # isort: on

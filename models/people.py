@@ -18,7 +18,7 @@ from peewee import (
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .base import BaseModel, display_date, utcnow
+from .base import BaseModel, Privacy, display_date, utcnow
 from .papers import Article
 
 
@@ -38,7 +38,17 @@ class User(UserMixin, BaseModel):
     feed_key = CharField(null=True, unique=True)  # the secret in the reader's Atom feed URL
     # At most this many papers an issue (migration 11; the DEFAULT fills existing readers).
     issue_size = SmallIntegerField(default=20, constraints=[SQL("DEFAULT 20")])
+    # Single-key shortcuts (`/`, `n`, `?`…) on or off (WCAG 2.1.4; migration 17).
+    shortcuts = BooleanField(default=True, constraints=[SQL("DEFAULT TRUE")])
 
+    PRIVACY = Privacy(
+        "Your account",
+        "Your email address, the name you chose, your password as a one-way hash (no one can "
+        "read it back), when you joined, your trial's end, your journal's and keyboard "
+        "settings, and your library's full-text address.",
+        "Your address: nobody. No other reader ever sees it; Pearl uses it only to send you "
+        "the mail you ask for. Other readers see only your name, beside your shared notes.",
+    )
     TRIAL_DAYS = 21
     ISSUE_SIZES = (5, 10, 20, 30, 50)
     FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
@@ -110,6 +120,17 @@ class LoginToken(BaseModel):
     used_at = DateTimeField(null=True)
 
     LIFETIME = datetime.timedelta(hours=24)
+    PRIVACY = Privacy(
+        "Sign-in links",
+        "The address each emailed sign-in link went to, when it was sent and when it was "
+        "used; the link itself only as a hash.",
+        "Nobody: it is there so a link works once, within 24 hours.",
+    )
+
+    @classmethod
+    def naming(cls, user):
+        """The reader's links (kept by address, not by account: privacy.py)."""
+        return cls.email == user.email
 
     @staticmethod
     def _hash(token):
@@ -148,6 +169,12 @@ class Note(BaseModel):
 
     PRIVATE, SHARED = "private", "shared"
     VISIBILITIES = {PRIVATE: "Only me", SHARED: "Shared with readers of this Pearl"}
+    PRIVACY = Privacy(
+        "Your notes",
+        "Each note as you typed it, the paper it is on, whether it is private or shared, and "
+        "when you wrote, changed or deleted it.",
+        "Private notes: only you. Shared notes: readers of this Pearl, with your name.",
+    )
 
     article = ForeignKeyField(Article, backref="notes", on_delete="RESTRICT")
     author = ForeignKeyField(User, backref="notes", on_delete="CASCADE")
@@ -229,3 +256,25 @@ class Note(BaseModel):
         if q:
             query = query.where(cls.source.contains(q))
         return query
+
+
+class NoteKey(BaseModel):
+    """The one-time key of the form a note was written in (migration 18): the same form
+    posted again (a retry after the connection dropped past the commit) finds the note it
+    saved instead of saving it twice. Keyed by author too: a key names nothing of others'."""
+
+    author = ForeignKeyField(User, on_delete="CASCADE")
+    key = CharField()
+    note = ForeignKeyField(Note, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "note_key"
+        indexes = ((("author", "key"), True),)
+
+    @classmethod
+    def note_for(cls, author, key):
+        """The note `author` already saved from the form with `key`, or None."""
+        if not key:
+            return None
+        query = Note.select().join(cls, on=(cls.note == Note.id))
+        return query.where((cls.author == author) & (cls.key == key)).first()
