@@ -7,10 +7,14 @@ connection that inserts the row, at the moment of the write."""
 
 import sqlite3
 
+import pytest
+
 import importer
 import models
 from tests.conftest import DATA
 from tests.test_notes import post_note
+
+pytestmark = pytest.mark.sqlite_only("SQLite's synchronous setting per connection")
 
 FULL, NORMAL = 2, 1
 
