@@ -311,6 +311,7 @@ def test_delete_shows_what_will_go_and_offers_the_exports_first(client, busy_rea
     assert page.find("input", attrs={"name": "confirm_email"}) is not None
 
 
+@pytest.mark.postgres_todo("the schema walk of this test reads SQLite's rowid")
 def test_deleting_leaves_no_row_that_names_the_reader(app, client, busy_reader):
     with app.app_context():
         user = models.User.get_by_id(busy_reader.id)
