@@ -10,12 +10,15 @@ fixtures (sign-in included) too, whatever day the suite runs."""
 import datetime
 import logging
 import os
+import re
 import shutil
+import socket
 import threading
 from pathlib import Path
 
 import pytest
 import time_machine
+from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
 
 import importer
@@ -27,6 +30,7 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
 DEMO_FILE = ROOT / "demo" / "medline16n0902.xml.gz"
+LINK = re.compile(r"http://localhost/auth/([\w-]+)")
 
 
 def pytest_addoption(parser):
@@ -229,3 +233,53 @@ def efetch_server():
     server.shutdown()
     thread.join()
     server.server_close()
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it is sent."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append(envelope)
+        return "250 OK"
+
+    def links(self):
+        return [LINK.search(m.content.decode()).group(1) for m in self.messages]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on localhost, keeping what it receives."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.config = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": controller.port,
+                    "MAIL_SENDER": "Pearl <pearl@example.org>"}  # fmt: skip
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(app, smtp_server):
+    """The app sends its mail to the test SMTP server."""
+    app.config.update(smtp_server.config)
+    return smtp_server
+
+
+def use_link(client, token):
+    """Follow an emailed sign-in link as a person does: open it, press its one button.
+    Returns the button's answer (or the page's, when the link no longer works)."""
+    opened = client.get(f"/auth/{token}")
+    if opened.status_code != 200:
+        return opened
+    form = soup(opened).select_one("#confirm-link form")
+    data = {field["name"]: field.get("value", "") for field in form.select("input[name]")}
+    return client.post(form["action"], data=data)

@@ -18,7 +18,7 @@ import journal
 import models
 from models import Article, Interest, Issue, IssueEntry, Term, User
 from tests.conftest import csrf_token, soup
-from tests.test_trial import Inbox, free_port
+from tests.conftest import Inbox, free_port
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "journal"
 ADDED = datetime.datetime(2026, 11, 20, 8, 0)  # when the demo papers "arrived" (a Friday)

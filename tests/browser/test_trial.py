@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from tests.test_trial import Inbox, free_port
+from tests.conftest import Inbox, free_port
 
 
 @pytest.fixture
