@@ -8,6 +8,8 @@ on some day. A test whose outcome depends on the date says which moment it lives
 fixtures (sign-in included) too, whatever day the suite runs."""
 
 import datetime
+import email
+import email.policy
 import logging
 import os
 import re
@@ -245,8 +247,18 @@ class Inbox:
         self.messages.append(envelope)
         return "250 OK"
 
+    def texts(self):
+        """The messages' bodies as a mail client shows them (quoted-printable decoded)."""
+        return [email.message_from_bytes(m.content, policy=email.policy.default).get_content()
+                for m in self.messages]  # fmt: skip
+
     def links(self):
-        return [LINK.search(m.content.decode()).group(1) for m in self.messages]
+        """The sign-in tokens in the messages, in order."""
+        return [LINK.search(text).group(1) for text in self.texts()]
+
+    def paths(self):
+        """The sign-in links in the messages as paths (with their ?next=)."""
+        return [re.search(r"http://localhost(/auth/\S+)", text).group(1) for text in self.texts()]
 
 
 def free_port():
@@ -275,9 +287,9 @@ def smtp(app, smtp_server):
 
 
 def use_link(client, token):
-    """Follow an emailed sign-in link as a person does: open it, press its one button.
-    Returns the button's answer (or the page's, when the link no longer works)."""
-    opened = client.get(f"/auth/{token}")
+    """Follow an emailed sign-in link (a token, or a path) as a person does: open it, press
+    its one button. Returns the button's answer (or the page's, when the link is dead)."""
+    opened = client.get(token if token.startswith("/") else f"/auth/{token}")
     if opened.status_code != 200:
         return opened
     form = soup(opened).select_one("#confirm-link form")
