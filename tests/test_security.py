@@ -447,7 +447,7 @@ def test_https_preferred_marks_cookies_secure(tmp_path):
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
 
 
-@pytest.mark.parametrize("path", ["/", "/articles/24997269", "/journal/settings", "/my-notes",
+@pytest.mark.parametrize("path", ["/", "/articles/24997269", "/journal/settings", "/my/notes",
                                   "/search?q=malaria", "/library"])  # fmt: skip
 def test_nothing_a_signed_in_reader_sees_is_cached(client, auth, path):
     auth.create()
