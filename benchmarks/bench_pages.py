@@ -17,7 +17,6 @@ import argparse
 import http.client
 import os
 import random
-import secrets
 import re
 import sqlite3
 import statistics

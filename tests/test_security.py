@@ -82,13 +82,20 @@ def test_sign_in_never_redirects_to_another_host(client, auth, target):
 def test_sign_out_never_redirects_to_another_host(client, auth, target):
     auth.create()
     auth.login()
-    assert_stays_here(client.post("/logout", data={"csrf_token": csrf_token(client), "next": target}))
+    assert_stays_here(
+        client.post("/logout", data={"csrf_token": csrf_token(client), "next": target})
+    )
 
 
 @pytest.mark.parametrize("target", OPEN_REDIRECTS)
 def test_sign_up_and_its_link_never_redirect_to_another_host(client, smtp, target):
-    data = {"csrf_token": csrf_token(client, "/signup"), "email": "new@example.org",
-            "display_name": "Dr New", "password": "a long enough password", "next": target}  # fmt: skip
+    data = {
+        "csrf_token": csrf_token(client, "/signup"),
+        "email": "new@example.org",
+        "display_name": "Dr New",
+        "password": "a long enough password",
+        "next": target,
+    }
     assert client.post("/signup", data=data).status_code == 200
     [path] = smtp.paths()
     assert_stays_here(use_link(client, path))
@@ -101,8 +108,15 @@ def test_library_form_never_redirects_or_links_to_another_host(client, auth, tar
     cancel = soup(client.get("/library", query_string={"next": target})).select_one("a.cancel")
     assert cancel["href"] == "/"
     token = csrf_token(client)
-    saved = client.post("/library", data={"csrf_token": token, "kind": "ezproxy",
-                                          "base": "https://proxy.example.edu/?url=", "next": target})  # fmt: skip
+    saved = client.post(
+        "/library",
+        data={
+            "csrf_token": token,
+            "kind": "ezproxy",
+            "base": "https://proxy.example.edu/?url=",
+            "next": target,
+        },
+    )
     assert_stays_here(saved)
     assert_stays_here(client.post("/library/clear", data={"csrf_token": token, "next": target}))
 
@@ -158,7 +172,9 @@ def test_sign_up_gives_the_same_answer_whether_or_not_the_address_has_an_account
     assert page_text(known, "known@example.org") == page_text(new, "brandnew@example.org")
     # The owner is told, by mail (only they read it); their password is unchanged.
     to_owner, to_new = smtp.messages
-    assert to_owner.rcpt_tos == ["known@example.org"] and to_new.rcpt_tos == ["brandnew@example.org"]
+    assert to_owner.rcpt_tos == ["known@example.org"] and to_new.rcpt_tos == [
+        "brandnew@example.org"
+    ]
     assert "already" in smtp.texts()[0] and "already" not in smtp.texts()[1]
     with app.app_context():
         assert models.User.get_by_id(owner.id).check_password(PASSWORD)
@@ -218,8 +234,12 @@ def test_sign_in_takes_as_long_for_any_address(app, client, auth, smtp):
 def test_sign_up_takes_as_long_for_a_known_address(app, client, auth, smtp):
     auth.create(email="known@example.org")
     count = iter(range(100))
-    times = median_seconds({"known": lambda: signup(client, "known@example.org"),
-                            "new": lambda: signup(client, f"new{next(count)}@example.org")})  # fmt: skip
+    times = median_seconds(
+        {
+            "known": lambda: signup(client, "known@example.org"),
+            "new": lambda: signup(client, f"new{next(count)}@example.org"),
+        }
+    )
     # Both hash the password and send one message; before, a known address was refused
     # at once, without hashing (a ratio near 20).
     assert max(times.values()) / min(times.values()) < 2, times
@@ -277,7 +297,9 @@ def test_sign_in_is_limited_per_client(limited):
 
 def test_failed_sign_ins_are_limited_per_address_and_the_owner_can_still_get_in(limited):
     for n in range(10):  # a guesser spread over many clients
-        assert login(limited.client(f"203.0.113.{n}"), "owner@example.org", "guess").status_code == 422
+        assert (
+            login(limited.client(f"203.0.113.{n}"), "owner@example.org", "guess").status_code == 422
+        )
     owner = limited.client("198.51.100.7")
     refused = login(owner, "owner@example.org", PASSWORD)
     assert refused.status_code == 429
@@ -296,7 +318,9 @@ def test_successful_sign_ins_do_not_count_against_the_address(limited):
 
 def test_sign_up_is_limited_per_client_and_per_address(limited):
     stranger = limited.client("203.0.113.9")
-    assert [signup(stranger, "target@example.org").status_code for _ in range(4)] == [200] * 3 + [429]
+    assert [signup(stranger, "target@example.org").status_code for _ in range(4)] == [200] * 3 + [
+        429
+    ]
     assert signup(limited.client("198.51.100.7"), "target@example.org").status_code == 200
     other = limited.client("203.0.113.10")
     statuses = [signup(other, f"new{n}@example.org").status_code for n in range(11)]
@@ -363,7 +387,10 @@ def test_sign_out_everywhere_ends_every_session(app, client, auth):
     assert client.post("/account/sign-out-everywhere").status_code == 400  # CSRF
     response = client.post(form["action"], data={"csrf_token": csrf_token(client)})
     assert response.status_code == 303
-    assert "2 sessions ended" in soup(client.get(response.headers["Location"])).select_one(".flash").text
+    assert (
+        "2 sessions ended"
+        in soup(client.get(response.headers["Location"])).select_one(".flash").text
+    )
     assert signed_in_name(client) is None
     assert signed_in_name(laptop) is None
     late = app.test_client()
@@ -382,9 +409,13 @@ def test_sign_out_everywhere_needs_a_signed_in_reader(client):
 def test_remember_me_is_bounded_lax_and_http_only(client, auth):
     auth.create()
     response = auth.login(remember="1")
-    [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember_token=")]
+    [cookie] = [
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember_token=")
+    ]
     attributes = {part.split("=")[0].strip().lower() for part in cookie.split(";")}
-    assert {"httponly", "samesite=lax"} <= {p.strip().lower() for p in cookie.split(";")} | attributes
+    assert {"httponly", "samesite=lax"} <= {
+        p.strip().lower() for p in cookie.split(";")
+    } | attributes
     remembered = client.get_cookie("remember_token")
     lifetime = remembered.expires.timestamp() - time.time()
     assert 29 * 86400 < lifetime <= 30 * 86400 + 60
@@ -514,7 +545,9 @@ def test_the_feed_key_is_stored_hashed_and_travels_in_the_path(app, client, auth
     anonymous = app.test_client()
     assert anonymous.get(f"/journal/feed/{key}.atom").status_code == 200
     assert anonymous.get(f"/journal.atom?key={key}").status_code == 200
-    assert anonymous.get(f"/journal/feed/{stored}.atom").status_code == 404  # the hash opens nothing
+    assert (
+        anonymous.get(f"/journal/feed/{stored}.atom").status_code == 404
+    )  # the hash opens nothing
 
 
 def test_without_javascript_the_new_feed_address_is_shown_once(client, auth):
@@ -531,7 +564,9 @@ def test_without_javascript_the_new_feed_address_is_shown_once(client, auth):
 def test_migration_16_hashes_the_keys_and_old_feed_addresses_keep_working(app, client, auth):
     user = auth.create()
     # A database from before migration 16: the key stored as it is in the reader's URL.
-    models.db.execute_sql('UPDATE "user" SET feed_key = ? WHERE id = ?', ("the-old-key-" * 3, user.id))
+    models.db.execute_sql(
+        'UPDATE "user" SET feed_key = ? WHERE id = ?', ("the-old-key-" * 3, user.id)
+    )
     models.Migration.delete().where(models.Migration.number == 16).execute()
     assert models.migrate() == [16]
     stored = models.User.get_by_id(user.id).feed_key_hash
@@ -588,10 +623,11 @@ def test_the_emailed_link_does_not_sign_in_by_itself(app, served):
         token = models.LoginToken.issue("logged@example.org")
         models.db.close()
     with urllib.request.urlopen(f"{served}/auth/{token}") as response:  # noqa: S310
-        assert "Set-Cookie" not in response.headers or "remember_token" not in response.headers["Set-Cookie"]
+        assert (
+            "Set-Cookie" not in response.headers
+            or "remember_token" not in response.headers["Set-Cookie"]
+        )
     with app.app_context():
         assert models.LoginToken.usable(token)
         assert models.User.by_email("logged@example.org") is None
         models.db.close()
-
-

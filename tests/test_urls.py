@@ -69,7 +69,9 @@ def rule_templates():
     """(methods, rule) for every rule of the URL map, read once at collection (building an
     app binds the database handle, which must not happen inside a test)."""
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": "sqlite:///:memory:"})
-    return [(sorted(rule.methods - {"HEAD", "OPTIONS"}), rule.rule) for rule in app.url_map.iter_rules()]
+    return [
+        (sorted(rule.methods - {"HEAD", "OPTIONS"}), rule.rule) for rule in app.url_map.iter_rules()
+    ]
 
 
 RULES = rule_templates()
@@ -96,8 +98,13 @@ def test_every_route_as_another_reader_and_as_nobody(app, auth, client):
     models.Interest.create(user=owner, kind="keyword", value="Malaria", key="malaria")
     models.Article.update(added_at=datetime.datetime(2026, 11, 20, 8, 0)).execute()  # this week's
     assert client.get("/journal").status_code == 200  # makes the owner's first issue
-    note = models.Note.create(article=24997269, author=owner, source=SECRET_NOTE,
-                              html=f"<p>{SECRET_NOTE}</p>", visibility=models.Note.PRIVATE)  # fmt: skip
+    note = models.Note.create(
+        article=24997269,
+        author=owner,
+        source=SECRET_NOTE,
+        html=f"<p>{SECRET_NOTE}</p>",
+        visibility=models.Note.PRIVATE,
+    )
     shelf = models.Collection.create(user=owner, name=SECRET_COLLECTION,
                                      key=SECRET_COLLECTION.lower(), position=1)  # fmt: skip
     models.CollectionItem.create(collection=shelf, article=24997269, position=1)
@@ -119,8 +126,18 @@ def test_every_route_as_another_reader_and_as_nobody(app, auth, client):
     for caller in (other, nobody):
         token = csrf_token(caller)
         for method, path in routes:
-            data = {"csrf_token": token, "body": "changed", "name": "changed", "pmid": "24997269",
-                    "email": "typed@example.org", "password": "wrong password"} if method == "POST" else None  # fmt: skip
+            data = (
+                {
+                    "csrf_token": token,
+                    "body": "changed",
+                    "name": "changed",
+                    "pmid": "24997269",
+                    "email": "typed@example.org",
+                    "password": "wrong password",
+                }
+                if method == "POST"
+                else None
+            )
             response = caller.open(path, method=method, data=data)
             assert response.status_code < 500, (method, path, response.status_code)
             text = response.get_data(as_text=True)
@@ -136,13 +153,15 @@ def test_every_route_as_another_reader_and_as_nobody(app, auth, client):
 
 def owner_state(owner):
     """Everything of the owner's a stranger might try to change."""
+    notes = models.Note.select().where(models.Note.author == owner)
+    shelves = models.Collection.select().where(models.Collection.user == owner)
     return (
-        [(n.source, n.visibility, n.deleted_at) for n in models.Note.select().where(models.Note.author == owner)],
-        [(c.name, c.items.count()) for c in models.Collection.select().where(models.Collection.user == owner)],
+        [(n.source, n.visibility, n.deleted_at) for n in notes],
+        [(c.name, c.items.count()) for c in shelves],
         models.Star.select().where(models.Star.user == owner).count(),
         [(i.kind, i.value) for i in models.Interest.select().where(models.Interest.user == owner)],
         [(e.read_at, e.starred) for e in models.IssueEntry.select().order_by(models.IssueEntry.id)],
         models.UserSession.select().where(models.UserSession.user == owner).count(),
         models.User.get_by_id(owner.id).feed_key_hash,
         models.User.get_by_id(owner.id).password_hash,
-    )  # fmt: skip
+    )

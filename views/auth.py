@@ -146,8 +146,8 @@ def redeem(token):
         user = User.by_email(sent.email)
         signing_up = sent.display_name is not None
         if user is None:
-            user = User(email=sent.email, display_name=sent.display_name or sent.email.split("@")[0],
-                        password_hash=sent.password_hash)  # fmt: skip
+            name = sent.display_name or sent.email.split("@")[0]
+            user = User(email=sent.email, display_name=name, password_hash=sent.password_hash)
         if not signing_up:
             user.start_trial()
         user.save()
