@@ -1019,9 +1019,11 @@ class UserSession(BaseModel):
 
     @classmethod
     def start(cls, user, now=None):
-        """A new session for `user`: sets `user.session_key` (what Flask-Login stores)."""
+        """A new session for `user`: sets `user.session_key` (what Flask-Login stores). The
+        reader's expired sessions go at the same time, so the table holds live ones only."""
         key = secrets.token_urlsafe(32)
         now = now or utcnow()
+        cls.delete().where((cls.user == user) & (cls.expires_at <= now)).execute()
         cls.create(key_hash=User.hash_secret(key), user=user, created_at=now,
                    expires_at=now + cls.LIFETIME)  # fmt: skip
         user.session_key = key

@@ -3,6 +3,7 @@
 sessions that end on sign-out, sign-in links a mail scanner cannot use up, cookie flags and
 headers over https, the SECRET_KEY check, and secrets kept out of logs."""
 
+import datetime
 import hashlib
 import logging
 import os
@@ -419,6 +420,32 @@ def test_remember_me_is_bounded_lax_and_http_only(client, auth):
     remembered = client.get_cookie("remember_token")
     lifetime = remembered.expires.timestamp() - time.time()
     assert 29 * 86400 < lifetime <= 30 * 86400 + 60
+
+
+@pytest.mark.clock("2026-11-26T10:00Z")
+def test_a_remembered_session_ends_after_30_days_on_the_server_too(app, client, auth, clock):
+    auth.create()
+    auth.login(remember="1")
+    copied = client.get_cookie("remember_token").value
+
+    def with_cookie():
+        fresh = app.test_client()
+        fresh.set_cookie("remember_token", copied)
+        return signed_in_name(fresh)
+
+    clock.shift(datetime.timedelta(days=29))
+    assert with_cookie() == "Signed in as Dr Reader"
+    clock.shift(datetime.timedelta(days=2))
+    assert with_cookie() is None
+    auth.login()  # a new session; the expired one is cleared away
+    assert models.UserSession.select().count() == 1
+
+
+def test_signing_in_again_ends_the_session_before(client, auth):
+    auth.create()
+    auth.login()
+    auth.login()
+    assert models.UserSession.select().count() == 1
 
 
 # --- 5. sign-in links: a page with one button ---

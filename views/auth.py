@@ -46,8 +46,11 @@ def load_user(session_key):
 
 
 def sign_in(user, remember=False):
-    """Start a server-side session for `user` and sign this browser into it."""
+    """Start a server-side session for `user` and sign this browser into it (ending the one
+    it had, so no session outlives the cookie that named it)."""
     with db.atomic():
+        if current_user.is_authenticated:
+            UserSession.end(current_user.session_key)
         UserSession.start(user)
     login_user(user, remember=remember)
 
