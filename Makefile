@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 HTMX := static/vendor/htmx.min.js
 
-.PHONY: setup run test test-dates bench lint clean
+.PHONY: setup run serve test test-dates bench lint clean
 
 setup: $(VENV)/.installed $(HTMX)
 
@@ -27,6 +27,11 @@ run: setup
 	$(FLASK) init-db
 	$(FLASK) load-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production: gunicorn with gunicorn.conf.py, configured by the environment (docs/deployment.md).
+serve: setup
+	$(FLASK) init-db
+	$(BIN)/gunicorn -c gunicorn.conf.py
 
 test: setup
 	$(BIN)/pytest

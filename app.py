@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import commands
 import models
@@ -32,6 +33,7 @@ ENV_KEYS = (
     "SYNC_SOURCE", "SYNC_WINDOW_DAYS", "UPDATEFILES_URL", "UPDATEFILES_FIRST", "RETRACTIONS_URL",
     "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_SENDER",
     "RATELIMIT_STORAGE_URI", "PREFERRED_URL_SCHEME",
+    "TRUSTED_PROXIES",
 )  # fmt: skip
 
 csrf = CSRFProtect()
@@ -69,7 +71,22 @@ def create_app(config=None):
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     commands.init_app(app)
+    _behind_proxies(app)
     return app
+
+
+def _behind_proxies(app):
+    """With TRUSTED_PROXIES=N, believe the last N proxies' X-Forwarded-For/-Proto/-Host/
+    -Prefix headers: the reader's address (rate limits) and https (secure cookies) are seen
+    as they are. Without it those headers are ignored, since anyone can send them."""
+    value = str(app.config.get("TRUSTED_PROXIES") or "0")
+    if not value.isdigit():
+        raise ValueError(f"TRUSTED_PROXIES must be a number of proxies, not {value!r}")
+    if int(value):
+        count = int(value)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_prefix=count
+        )
 
 
 def _connection_per_request(app, database):

@@ -277,7 +277,34 @@ def _render(item, style, formatter):
 
 def format_citation(article, style=DEFAULT_STYLE):
     """The article cited in a CSL style (a name from `available_styles()`), as plain text."""
-    return _render(to_csl_json(article), style, plain_formatter)
+    key = (article.pmid, getattr(article, "record_hash", None), style)
+    if key[1] is None:  # a record not from an import: nothing says when it changes
+        return _render(to_csl_json(article), style, plain_formatter)
+    return _recent_citations.get(key, lambda: _render(to_csl_json(article), style, plain_formatter))
+
+
+class _RecentCitations:
+    """The last few thousand plain citations, by (PMID, record hash, style). Every view of a
+    paper page shows its citation, and citeproc takes 2 ms for one; a citation changes only
+    when its record does, and the record's hash says when."""
+
+    def __init__(self, size=4096):
+        self.size, self.kept, self.lock = size, {}, threading.Lock()
+
+    def get(self, key, make):
+        with self.lock:
+            if key in self.kept:
+                self.kept[key] = self.kept.pop(key)  # now the most recent
+                return self.kept[key]
+        text = make()  # outside the lock: citeproc takes the style's own
+        with self.lock:
+            self.kept[key] = text
+            while len(self.kept) > self.size:
+                del self.kept[next(iter(self.kept))]  # dicts keep insertion order
+        return text
+
+
+_recent_citations = _RecentCitations()
 
 
 class _SmallCaps(html_formatter.TagWrapper):

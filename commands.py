@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 import accounts
+import backup
 import importer
 import markup
 import models
@@ -28,7 +29,7 @@ def init_app(app):
     for command in (
         init_db, import_files, fetch, load_demo, create_user, rerender_notes, trial, publish_issues,
         import_mesh, import_retractions,
-        rebuild_terms, sync, daily,
+        rebuild_terms, sync, daily, back_up, restore,
     ):  # fmt: skip
         app.cli.add_command(_one_line_errors(command))
 
@@ -324,6 +325,36 @@ def daily(context, url):
     context.invoke(publish_issues, url=url)
     if failed:
         raise SystemExit(1)
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("destination", type=click.Path(dir_okay=False))
+def back_up(destination):
+    """Copy the database, while Pearl runs, to the new file DESTINATION: SQLite's online
+    backup (a plain `cp` of a live database misses the newest notes), `pg_dump` on
+    PostgreSQL."""
+    try:
+        backup.back_up(destination)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backed up to {destination} ({Path(destination).stat().st_size:,} bytes).")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+def restore(source, yes):
+    """Replace everything in the database with the backup SOURCE made by `backup`."""
+    if not yes:
+        click.confirm("Replace every paper, note and account with the backup's?", abort=True)
+    try:
+        backup.restore(source)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    models.migrate()  # a backup from an older Pearl catches up with this one's schema
+    click.echo(f"Restored from {source}.")
 
 
 @click.command("load-demo")

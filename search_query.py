@@ -1,6 +1,7 @@
 """PubMed-style search-box text → a Query: an FTS5 query for the full-text index (built on
-peewee's `playhouse.fts_parser`) plus filters on fields the index lacks (authors, journal,
-publication type, language, date, PMID). Pure functions: no database, no Flask.
+peewee's `playhouse.fts_parser`), the same for PostgreSQL's `to_tsquery`, plus filters on
+fields the index lacks (authors, journal, publication type, language, date, PMID). Pure
+functions: no database, no Flask.
 
 What the language takes (PubMed's syntax where it has one):
 
@@ -25,6 +26,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from playhouse.fts_parser import _Parser as FtsParser
 from playhouse.fts_parser import parse as fts_parse
 
 MAX_LENGTH = 1000  # characters: PubMed's own box takes about as many
@@ -115,6 +117,7 @@ class Query:
     fts: str | None = None
     filters: list = field(default_factory=list)
     goto: tuple | None = None
+    tsquery: str | None = None  # the same full-text part for PostgreSQL's to_tsquery
 
     @property
     def empty(self):
@@ -177,6 +180,7 @@ def parse(text):
     query.filters = _merge(rest, found)
     fts = fts_parse(SPOT.sub(" ", rest), COLUMNS)
     query.fts = None if fts == '""' else fts
+    query.tsquery = to_tsquery(SPOT.sub(" ", rest))
     if query.empty:
         raise QueryError(
             'There is nothing to search for in that query: type a word, a "phrase" or a '
@@ -321,3 +325,62 @@ LANGUAGE_CODES = {
 def _language_code(value):
     key = ascii_lower(value).strip()
     return LANGUAGE_CODES.get(key, key)
+
+
+# --- the same language on PostgreSQL ---
+
+# Each index column is a weight of PostgreSQL's tsvector (what the PostgreSQL engine builds).
+WEIGHTS = {"title": "A", "abstract": "B", "mesh": "C", "keywords": "D"}
+TSQUERY_WORD = re.compile(r"[^\W_]+")  # letters and digits: FTS5's unicode61 tokens
+
+
+def to_tsquery(text):
+    """The search-box text (filters already taken out) as PostgreSQL `to_tsquery` text over
+    Pearl's weighted tsvector (title A, abstract B, mesh C, keywords D), or None when it has
+    nothing to search for: `'neuropath':* & 'pain':AB`. Parsed and repaired exactly as for
+    FTS5, by fts_parser, so both engines search for the same thing."""
+    return _TsqueryParser(text, COLUMNS).translate()
+
+
+class _TsqueryParser(FtsParser):
+    """fts_parser's own parser with its own repairs (quotes, parentheses, stray operators),
+    rendering its tree for PostgreSQL instead of FTS5. The parser is fts_parser's private
+    class: peewee is pinned, and tests/test_search_query.py pins what this renders."""
+
+    def translate(self):
+        rendered = super().translate()
+        return None if rendered in ('""', "") else rendered
+
+    def _render(self, node, nested=False, weights=""):
+        """The node as tsquery text; "" when nothing in it has a letter or digit (`"_"`),
+        which its parents leave out, as FTS5's tokenizer would."""
+        kind = node[0]
+        if kind == "t":
+            return _tsquery_phrase(node[1], weights)
+        if kind == "col":
+            names = re.findall(r'"((?:[^"]|"")*)"', node[1])
+            weights = "".join(WEIGHTS[name.replace('""', '"')] for name in names)
+            return self._render(node[2], nested, weights)
+        if kind in ("and", "or"):
+            parts = [self._render(child, True, weights) for child in node[1]]
+            parts = [part for part in parts if part]
+            text = (" & " if kind == "and" else " | ").join(parts)
+        else:  # ("not", kept, [excluded, ...])
+            kept = self._render(node[1], True, weights)
+            excluded = [self._render(child, True, weights) for child in node[2]]
+            parts = [kept] + ["!" + part for part in excluded if part] if kept else []
+            text = " & ".join(parts)
+        return f"({text})" if nested and len(parts) > 1 else text
+
+
+def _tsquery_phrase(term, weights):
+    """A rendered FTS5 term (`"heart failure"*`) as one quoted tsquery operand: PostgreSQL's
+    parser splits it into lexemes in a row (`'heart' <-> 'failur'`) as it split the papers'
+    text, so "covid-19" or "p<0.05" are read alike on both sides. A prefix marks each."""
+    star = term.endswith("*")
+    text = (term[1:-2] if star else term[1:-1]).replace('""', '"')
+    if not TSQUERY_WORD.search(text):
+        return ""
+    quoted = "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    marks = ("*" if star else "") + weights
+    return f"{quoted}:{marks}" if marks else quoted

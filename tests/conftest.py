@@ -8,31 +8,25 @@ on some day. A test whose outcome depends on the date says which moment it lives
 fixtures (sign-in included) too, whatever day the suite runs."""
 
 import datetime
-import email
-import email.policy
 import logging
 import os
-import re
 import shutil
-import socket
 import threading
 from pathlib import Path
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
 
 import importer
 import models
 from app import create_app
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.mailbox"]
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
 DEMO_FILE = ROOT / "demo" / "medline16n0902.xml.gz"
-LINK = re.compile(r"http://localhost/auth/([\w-]+)")
 
 
 def pytest_addoption(parser):
@@ -235,48 +229,6 @@ def efetch_server():
     server.shutdown()
     thread.join()
     server.server_close()
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it is sent."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append(envelope)
-        return "250 OK"
-
-    def texts(self):
-        """The messages' bodies as a mail client shows them (quoted-printable decoded)."""
-        return [email.message_from_bytes(m.content, policy=email.policy.default).get_content()
-                for m in self.messages]  # fmt: skip
-
-    def links(self):
-        """The sign-in tokens in the messages, in order."""
-        return [LINK.search(text).group(1) for text in self.texts()]
-
-    def paths(self):
-        """The sign-in links in the messages as paths (with their ?next=)."""
-        return [re.search(r"http://localhost(/auth/\S+)", text).group(1) for text in self.texts()]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on localhost, keeping what it receives."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.config = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": controller.port,
-                    "MAIL_SENDER": "Pearl <pearl@example.org>"}  # fmt: skip
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

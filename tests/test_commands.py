@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 import models
-from tests.conftest import DATA, DEMO_FILE, make_app
+from tests.conftest import DATA, DEMO_FILE, make_app, soup
 
 
 @pytest.fixture
@@ -197,3 +197,21 @@ def test_rebuild_terms_repairs_the_kept_counts(empty_app, cli):
         assert sorted(models.Term.select(models.Term.kind, models.Term.key, models.Term.count)
                       .tuples()) == kept  # fmt: skip
         assert models.LibraryStats.paper_count() == 604
+
+
+def test_a_changed_record_shows_its_new_citation_on_the_paper_page(empty_app, cli, tmp_path):
+    # The paper page keeps recent citations (citations._recent_citations): a re-imported
+    # record with a new title must not be cited with its old one.
+    changed = tmp_path / "changed.xml"
+    text = gzip.decompress(DEMO_FILE.read_bytes()).decode()
+    changed.write_text(text.replace("processing of pitch dimensions", "processing of pitch (v2)"))
+    cli.invoke(args=["import", str(DEMO_FILE)])
+    client = empty_app.test_client()
+
+    def citation():
+        page = soup(client.get("/articles/17942999"))
+        return page.select_one("#citation-text").get_text()
+
+    assert "processing of pitch dimensions" in citation()
+    assert "1 updated" in cli.invoke(args=["import", str(changed)]).output
+    assert "processing of pitch (v2)" in citation()

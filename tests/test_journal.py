@@ -17,7 +17,8 @@ from aiosmtpd.controller import Controller
 import journal
 import models
 from models import Article, Interest, Issue, IssueEntry, Term, User
-from tests.conftest import Inbox, csrf_token, free_port, soup
+from tests.conftest import csrf_token, soup
+from tests.mailbox import Inbox, free_port
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "journal"
 ADDED = datetime.datetime(2026, 11, 20, 8, 0)  # when the demo papers "arrived" (a Friday)

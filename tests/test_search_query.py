@@ -1,6 +1,7 @@
 """The search box's language (search_query.py): PubMed's syntax to an FTS5 query and filters,
 and hostile input repaired or refused in words — never an exception SQLite would raise."""
 
+import os
 import sqlite3
 
 import pytest
@@ -224,3 +225,85 @@ def test_author_keys_match_how_the_side_table_stores_names():
     assert search_query.author_key("  O'Brien-Smith  JA ") == "o'brien-smith ja"
     assert search_query.author_term({"last": "Calvo", "initials": "M"}) == "Calvo M"
     assert search_query.author_term({"collective": "ACME Group"}) == "ACME Group"
+
+
+# --- the same language on PostgreSQL (search_query.to_tsquery) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "tsquery"),
+    [
+        ("neuropathic pain", "'neuropathic' & 'pain'"),
+        ('"heart failure" OR hf', "'heart failure' | 'hf'"),
+        ("title:pain", "'pain':A"),
+        ("pain[tiab]", "'pain':AB"),
+        ("mesh:(pain OR fever) -child", "('pain':C | 'fever':C) & !'child'"),
+        ("keywords:score", "'score':D"),
+        ("insul*", "'insul':*"),
+        ('title:"insulin resist"*', "'insulin resist':*A"),
+        ("a AND (b OR c) NOT d", "'a' & (('b' | 'c') & !'d')"),
+        ("covid-19 p<0.05", "'covid-19' & 'p<0.05'"),
+        ("O'Brien", "'O''Brien'"),
+        ("back\\slash", "'back\\\\slash'"),
+        ("___ pain", "'pain'"),  # no letter or digit: FTS5's tokenizer keeps nothing of it
+        ("smith[au] pain", "'pain'"),  # filters are not full text
+    ],
+)
+def test_the_full_text_part_for_postgresql(text, tsquery):
+    assert parse(text).tsquery == tsquery
+
+
+def test_nothing_to_search_in_full_text_is_none_on_both_engines():
+    assert parse("author:smith").tsquery is None
+    assert parse("(___ OR ___)").tsquery is None
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A cursor on the PostgreSQL test server (make test-postgres), over one paper's
+    weighted tsvector as the PostgreSQL engine builds it."""
+    url = os.environ.get("PEARL_TEST_DATABASE", "")
+    if not url.startswith("postgres"):
+        pytest.skip("needs PostgreSQL: make test-postgres")
+    psycopg = pytest.importorskip("psycopg")
+    with psycopg.connect(url, autocommit=True) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SET client_min_messages = warning")
+        cursor.execute(
+            "CREATE TEMP TABLE paper AS SELECT"
+            " setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s),"
+            " 'B') || setweight(to_tsvector('english', %s), 'C') AS document",
+            ["Neuropathic pain after covid-19", "Heart failure with p<0.05", "Pain; Fever"],
+        )
+        yield cursor
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("neuropathic pain", True),
+        ("title:neuropath*", True),
+        ("title:heart", False),
+        ("abstract:heart", True),
+        ('"failure heart"', False),
+        ("covid-19", True),
+        ("p<0.05[tiab]", True),
+        ("mesh:fever -covid", False),
+    ],
+)
+def test_postgresql_finds_what_the_query_says(postgres, text, found):
+    postgres.execute(
+        "SELECT document @@ to_tsquery('english', %s) FROM paper", [parse(text).tsquery]
+    )
+    assert postgres.fetchone()[0] is found
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_input_is_a_valid_postgresql_query_too(postgres, text):
+    try:
+        query = parse(text)
+    except QueryError:
+        return
+    if query.tsquery:
+        postgres.execute("SELECT document @@ to_tsquery('english', %s) FROM paper", [query.tsquery])
+        postgres.fetchone()  # PostgreSQL accepts it (this would raise otherwise)

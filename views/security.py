@@ -1,6 +1,7 @@
 """Transport, caching and logging rules for a Pearl on a real server: Secure cookies and HSTS
 over https, nothing a signed-in reader sees kept by a shared PC's cache, a SECRET_KEY that is
-not a guessable default, and sign-in tokens and feed keys kept out of access logs."""
+not a guessable default, and sign-in tokens and feed keys kept out of the development
+server's access log (gunicorn's: access_log.py)."""
 
 import datetime
 import logging
@@ -8,6 +9,8 @@ import re
 
 from flask import g, request, session
 from flask.sessions import SecureCookieSessionInterface
+
+from access_log import redact
 
 # Values seen in tutorials and .env templates: whatever their length, anyone can sign cookies.
 KNOWN_DEFAULTS = {"dev", "development", "changeme", "change-me", "change_me", "secret",
@@ -18,13 +21,8 @@ MIN_SECRET_BYTES = 32
 _SECURE = re.compile(r";\s*secure\s*(;|$)", re.IGNORECASE)
 HSTS = "max-age=31536000"  # one year; a proxy may add includeSubDomains for its own domain
 
-# The parts of a request line that are secrets: an emailed sign-in link's token and the
-# journal feed's key (in its path or its query string).
-_LOGGED_SECRETS = (
-    (re.compile(r"(/auth/)[^\s/?\"]+"), r"\1[token]"),
-    (re.compile(r"(/journal/feed/)[^\s/?\"]+(\.atom)"), r"\1[key]\2"),
-    (re.compile(r"([?&]key=)[^\s&\"]+"), r"\1[key]"),
-)
+# A request line in werkzeug's log: "GET /auth/<token> HTTP/1.1".
+_REQUEST_LINE = re.compile(r'"(\S+) (\S+) (HTTP/[\d.]+)"')
 
 
 def init_app(app):
@@ -40,8 +38,8 @@ def init_app(app):
     # First in the list, so it runs after every other after_request function (Flask runs
     # them in reverse), Flask-Login's remember cookie included.
     app.after_request_funcs.setdefault(None, []).insert(0, _headers)
-    for name in ("werkzeug", "gunicorn.access"):
-        logging.getLogger(name).addFilter(_redact)
+    # The development server's log (`flask run`); gunicorn's is access_log.RedactingLogger.
+    logging.getLogger("werkzeug").addFilter(_redact)
 
 
 def check_secret_key(app):
@@ -93,11 +91,10 @@ def _headers(response):
 
 
 def _redact(record):
-    """A logging filter: the message with secrets in request lines replaced."""
+    """A logging filter: the request line with its secrets hidden as gunicorn's log hides
+    them (access_log.redact: sign-in tokens, feed keys, query strings)."""
     message = record.getMessage()
-    redacted = message
-    for pattern, replacement in _LOGGED_SECRETS:
-        redacted = pattern.sub(replacement, redacted)
+    redacted = _REQUEST_LINE.sub(lambda m: f'"{m[1]} {redact(m[2])} {m[3]}"', message)
     if redacted != message:
         record.msg, record.args = redacted, ()
     return True

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from tests.conftest import Inbox, free_port
+from tests.mailbox import Inbox, free_port
 
 
 @pytest.fixture

@@ -1,0 +1,114 @@
+"""Pearl's model base: the database handle, the JSON column, timestamps and the text helpers
+the tables share."""
+
+import datetime
+import html
+import json
+import re
+
+from peewee import SQL, DatabaseProxy, Model, TextField
+
+db = DatabaseProxy()
+
+
+TAG = re.compile(r"<[^>]+>")
+
+
+# MathML carries its plain text in `alttext` (pubmed/xml.py writes it; the sanitizer keeps it,
+# quoted either way). Its elements' text run together would read "V . O 2 m a x".
+MATH = re.compile(r"""<math\b[^>]*?\balttext=(?:"([^"]*)"|'([^']*)')[^>]*>.*?</math>""", re.S)
+
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def display_date(value):
+    """ "2010-02-06" (or a stored timestamp) → "6 Feb 2010"; "1995-09" → "Sep 1995"; "1995"
+    as it is."""
+    if not value:
+        return None
+    parts = str(value)[:10].split("-")
+    if len(parts) == 1:
+        return parts[0]
+    month = MONTHS[int(parts[1]) - 1]
+    return f"{int(parts[2])} {month} {parts[0]}" if len(parts) == 3 else f"{month} {parts[0]}"
+
+
+def html_to_text(fragment):
+    """The text of an HTML fragment (titles and abstracts keep PubMed's inline markup, and
+    MathML, which becomes its `alttext`: "V̇O2max", "3He")."""
+    return html.unescape(TAG.sub("", html_without_math(fragment))) if fragment else ""
+
+
+def html_without_math(fragment):
+    """The fragment with each <math> element replaced by its `alttext` (still HTML-escaped):
+    for writers that understand the inline tags but not MathML (BibTeX's LaTeX)."""
+    if not fragment or "<math" not in fragment:
+        return fragment or ""
+    return MATH.sub(lambda m: m.group(1) or m.group(2) or "", fragment)
+
+
+def _spaced(name):
+    """ "ExpressionOfConcernIn" → "Expression of concern in": a type PubMed adds later."""
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)
+    return " ".join(words).capitalize() if words else name
+
+
+def utcnow():
+    """Naive UTC now, the form every timestamp column stores."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def _json_encode():
+    """JSONEncoder(ensure_ascii=False).encode, the same text, a fifth faster on lists and
+    dicts: JSONEncoder.encode builds its C encoder anew on every call, and an import calls it
+    five times a record. (No check for circular lists: a row's values are plain data.)"""
+    encoder = json.JSONEncoder(ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (another Python): the plain method
+        return encoder.encode
+    one_shot = make(
+        None, encoder.default, json.encoder.encode_basestring, None,
+        encoder.key_separator, encoder.item_separator, False, False, True,
+    )  # fmt: skip
+
+    def encode(value):
+        if isinstance(value, (list, dict)):
+            return "".join(one_shot(value, 0))
+        return encoder.encode(value)
+
+    return encode
+
+
+class JSONField(TextField):
+    """A list or dict stored as JSON text: portable across SQLite and PostgreSQL."""
+
+    encode = staticmethod(_json_encode())
+
+    def db_value(self, value):
+        # Already text: an import encodes its rows itself (see Article.upsert_many).
+        return value if value is None or isinstance(value, str) else self.encode(value)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+# SQL defaults of JSON columns added to existing tables (see Article).
+EMPTY_LIST = [SQL("DEFAULT '[]'")]
+
+
+EMPTY_DICT = [SQL("DEFAULT '{}'")]
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _ascii_lower(text):
+    """Lowercase as SQLite's lower() does (ASCII letters only)."""
+    return text.translate(ASCII_LOWER)

@@ -1,0 +1,50 @@
+"""Connecting to the database named by a URL, and saying what a database error means."""
+
+import os
+import shutil
+
+from peewee import SqliteDatabase
+from playhouse import db_url
+
+from .base import db
+from .sqlite import SQLITE_PRAGMAS, PearlSqliteDatabase
+
+
+def _disk_is_full(room=256 * 1024):
+    """Whether the SQLite database's disk has less than `room` bytes free."""
+    path = getattr(db.obj, "database", None)
+    if not isinstance(db.obj, SqliteDatabase) or not path or path == ":memory:":
+        return False
+    try:
+        return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < room
+    except OSError:  # its folder is missing: some other problem
+        return False
+
+
+def open_database(url):
+    """Connect `db` to the database at `url` (sqlite:///path or postgresql://…)."""
+    if url.startswith("sqlite"):
+        database = PearlSqliteDatabase(**db_url.parse(url))
+    else:
+        database = db_url.connect(url)
+    db.initialize(database)
+    return database
+
+
+def database_problem(error):
+    """What a database error means for the person who met it, in one sentence."""
+    text = str(error)
+    # On a full disk SQLite often says only "disk I/O error" (it could not create the WAL):
+    # the disk itself tells.
+    if "disk is full" in text or _disk_is_full():
+        return "the disk is full: nothing more can be saved until space is freed"
+    if "unable to open database file" in text:
+        path = getattr(db.obj, "database", "the database file")
+        return f"cannot open the database {path}: check that its folder exists and is writable"
+    if "locked" in text or "busy" in text:
+        seconds = SQLITE_PRAGMAS["busy_timeout"] // 1000
+        return (
+            f"the database is busy: another process kept it locked for over {seconds} "
+            "seconds; try again"
+        )
+    return f"the database refused the change ({text})"
