@@ -135,7 +135,8 @@ def magic_link(token):
     nobody in and uses nothing up (mail scanners fetch links before their reader does)."""
     if not LoginToken.usable(token):
         return render_template("auth/link_expired.html"), 410
-    return render_template("auth/confirm.html", token=token, next=_next_url())
+    page = render_template("auth/confirm.html", token=token, next=_next_url())
+    return page, 200, {"Cache-Control": "no-store"}  # the token is in this page's address
 
 
 @bp.post("/auth/<token>")
