@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_journal.py
 	$(BIN)/python benchmarks/bench_sync.py
+	$(BIN)/python benchmarks/bench_serve.py
 
 lint: setup
 	$(BIN)/ruff check .

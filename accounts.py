@@ -1,7 +1,13 @@
-"""The rules for accounts, shared by the sign-up form and `flask create-user`."""
+"""The rules for accounts, shared by the sign-up form, `flask create-user` and the account
+page: creating, renaming, passwords, a change of address, reset links, deletion."""
+
+import hashlib
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 
+import privacy
 from models import User, db
 
 MIN_PASSWORD = 10
@@ -54,3 +60,111 @@ def create_account(email, display_name, password):
     with db.atomic():
         user.save()
     return user
+
+
+# --- changing an account (the /account page) ---------------------------------------------
+
+
+def rename(user, display_name):
+    """Give the reader a new display name; raises AccountError when it is empty or long."""
+    display_name = (display_name or "").strip()
+    if not display_name or len(display_name) > MAX_NAME:
+        raise AccountError(
+            {"display_name": f"Give a name other readers will see (up to {MAX_NAME} characters)."}
+        )
+    user.display_name = display_name
+    with db.atomic():
+        user.save(only=["display_name"])
+
+
+def change_password(user, current, new):
+    """Set the reader's password. A reader who has one must give it; one who joined by an
+    emailed link has none, and sets one. Raises AccountError naming the wrong field."""
+    if user.password_hash and not user.check_password(current or ""):
+        raise AccountError({"current_password": "That is not your current password."})
+    set_password(user, new)
+
+
+def set_password(user, new):
+    """Set the reader's password without asking for the old one (a reset link stands in for
+    it); raises AccountError when it is too short."""
+    if len(new or "") < MIN_PASSWORD:
+        raise AccountError({"new_password": f"Use at least {MIN_PASSWORD} characters."})
+    user.set_password(new)
+    with db.atomic():
+        user.save(only=["password_hash"])
+
+
+def _signer(purpose):
+    # Signed, expiring tokens (itsdangerous, which Flask itself uses): nothing to store, and
+    # each carries what must still hold when it is used, so it works once.
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"pearl-{purpose}")
+
+
+def _fingerprint(user):
+    """Changes when the reader's password or address does: a reset link stops working then."""
+    return hashlib.sha256(f"{user.email}\0{user.password_hash or ''}".encode()).hexdigest()[:20]
+
+
+EMAIL_LINK_HOURS = 24
+RESET_LINK_HOURS = 2
+
+
+def email_change_token(user, new_email):
+    """(token, address) for confirming `new_email` as the reader's address; raises
+    AccountError when the address is not one or is already theirs."""
+    email, problem = check_email(new_email)
+    if problem:
+        raise AccountError({"email": problem})
+    if email == user.email:
+        raise AccountError({"email": "That is already your address."})
+    token = _signer("email").dumps({"id": user.id, "from": user.email, "to": email})
+    return token, email
+
+
+def confirm_email_change(token):
+    """The reader whose address the token changes, with it changed; None when the link is
+    unknown, expired or used (the address is no longer the one it was sent from). Raises
+    AccountError when another account took the address meanwhile."""
+    try:
+        data = _signer("email").loads(token, max_age=EMAIL_LINK_HOURS * 3600)
+    except BadData:
+        return None
+    user = User.get_or_none(User.id == data["id"])
+    if user is None or user.email != data["from"]:
+        return None
+    with db.atomic():
+        if User.by_email(data["to"]) is not None:
+            raise AccountError({"email": "That address has an account here already."})
+        user.email = data["to"]
+        user.save(only=["email"])
+    return user
+
+
+def password_reset_token(user):
+    """A token that lets the reader set a new password, once, for two hours."""
+    return _signer("reset").dumps({"id": user.id, "f": _fingerprint(user)})
+
+
+def reader_for_reset(token):
+    """The reader a reset token is for, or None when it is unknown, expired or used."""
+    try:
+        data = _signer("reset").loads(token, max_age=RESET_LINK_HOURS * 3600)
+    except BadData:
+        return None
+    user = User.get_or_none(User.id == data["id"])
+    if user is None or _fingerprint(user) != data["f"]:
+        return None
+    return user
+
+
+def delete_account(user):
+    """Remove the reader and every row that names them (privacy.reader_models: their notes,
+    stars, interests, issues, feedback, collections, correction alerts, sign-in links),
+    in one transaction. Rows that hang on those (an issue's papers, a collection's) go
+    with them through their ON DELETE CASCADE foreign keys."""
+    with db.atomic():
+        for model in privacy.reader_models():
+            if model is not User:
+                model.delete().where(privacy.naming(model, user)).execute()
+        User.delete().where(User.id == user.id).execute()

@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import commands
 import models
 from views import (
+    account,
     articles,
     auth,
     errors,
@@ -19,10 +20,12 @@ from views import (
     limits,
     my_notes,
     notes,
+    privacy,
     render,
     search,
     security,
     shelf,
+    shortcuts,
     trial,
 )
 
@@ -66,8 +69,8 @@ def create_app(config=None):
     limits.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    blueprints = (articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp, search.bp,
-                  shelf.bp, trial.bp)  # fmt: skip
+    blueprints = (account.bp, articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp,
+                  privacy.bp, search.bp, shelf.bp, shortcuts.bp, trial.bp)  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     commands.init_app(app)

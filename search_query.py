@@ -77,7 +77,7 @@ FIELD_NAMES = {"au": "author", "1au": "first author", "ta": "journal", "pt": "pu
 YES_NO = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False,
           "false": False, "0": False}  # fmt: skip
 
-TERM = r'"[^"]*"|[^\s()"\[\]]+'
+TERM = r'"[^"]*"\*?|[^\s()"\[\]]+'
 TAGGED = re.compile(
     r"(?P<neg>(?<![^\s(])-|\bNOT\s+)?"
     rf"(?P<term>(?!(?:AND|OR|NOT)\s){TERM}(?:\s+[A-Za-z][A-Za-z.]{{0,3}}(?=\s*\[))?)\s*\[(?P<tag>[^\[\]]*)\]"
@@ -91,6 +91,8 @@ DOI = re.compile(r"\s*(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)\
 YEARS = re.compile(r"^(\d{4})(?:[/\-]\d{1,2}){0,2}(?:\s*[:\-]\s*(\d{4})(?:[/\-]\d{1,2}){0,2})?$")
 SPOT = re.compile("\x00(\\d+)\x01")
 NOT_NAME = re.compile(r"[^\w\s'-]")
+# PubMed truncates a phrase inside its quotes ("insulin resist*"); FTS5 after them.
+QUOTED_STAR = re.compile(r'"([^"]*?)\*+"')
 
 
 class QueryError(ValueError):
@@ -175,7 +177,7 @@ def parse(text):
         query.goto = ("doi", match.group(1).rstrip(".,;"))
 
     found = []  # (start, end, field, value, negate) for every filter, in order
-    rest = _take_tags(text, found)
+    rest = _take_tags(QUOTED_STAR.sub(r'"\1"*', text), found)
     rest = _take_short_forms(rest, found)
     query.filters = _merge(rest, found)
     fts = fts_parse(SPOT.sub(" ", rest), COLUMNS)

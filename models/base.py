@@ -1,6 +1,7 @@
 """Pearl's model base: the database handle, the JSON column, timestamps and the text helpers
 the tables share."""
 
+import collections
 import datetime
 import html
 import json
@@ -104,6 +105,12 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+
+# What a table keeps about a reader and who can see it, in plain words: every model that names
+# a reader declares one (`PRIVACY = Privacy(…)`); the privacy page is made from them, and a
+# test fails when a model with a foreign key to User has none (privacy.py).
+Privacy = collections.namedtuple("Privacy", "name what who")
 
 
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

@@ -18,7 +18,7 @@ from peewee import (
     fn,
 )
 
-from .base import BaseModel, utcnow
+from .base import BaseModel, Privacy, utcnow
 from .papers import Article
 from .people import User
 
@@ -37,6 +37,12 @@ class Interest(BaseModel):
     LABELS = {**KINDS, SEARCH: "Search", FILTER: "Clinical filter"}
     MAX_PER_READER = 30
     MAX_LENGTH = 200
+    PRIVACY = Privacy(
+        "What your journal follows",
+        "The headings, keywords, journals, publication types, searches and filters your "
+        "journal follows.",
+        "Only you.",
+    )
 
     user = ForeignKeyField(User, backref="interests", on_delete="CASCADE")
     kind = CharField()
@@ -89,6 +95,12 @@ class Issue(BaseModel):
     matched = IntegerField(null=True)
 
     MATCHED_CAP = 10_000
+    PRIVACY = Privacy(
+        "Your journal's issues",
+        "Each issue of your Medical Journal of You: its papers, which you read or starred, "
+        "and when it was emailed to you.",
+        "Only you (and whoever has your journal's private feed address).",
+    )
 
     class Meta:
         indexes = ((("user", "period_start"), True), (("user", "number"), True))
@@ -244,6 +256,11 @@ class Feedback(BaseModel):
     MORE, FEWER = 1, -1
     # What the buttons send: "none" takes the verdict back.
     VERDICTS = {"more": MORE, "fewer": FEWER, "none": 0}
+    PRIVACY = Privacy(
+        "More or fewer like this",
+        "Your “More like this” and “Fewer like this” on papers of your journal.",
+        "Only you: it ranks your later issues.",
+    )
 
     user = ForeignKeyField(User, backref="feedback", on_delete="CASCADE")
     article = ForeignKeyField(Article, backref="feedback", on_delete="CASCADE")

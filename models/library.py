@@ -15,7 +15,7 @@ from peewee import (
     fn,
 )
 
-from .base import BaseModel, db, display_date, utcnow
+from .base import BaseModel, Privacy, db, display_date, utcnow
 from .journal import Issue
 from .papers import Article
 from .people import User
@@ -26,6 +26,8 @@ from .people import User
 class Star(BaseModel):
     """A paper the reader starred, wherever they did it (its page, a search, an issue of
     their journal: IssueEntry.starred mirrors it for the issues the paper is in)."""
+
+    PRIVACY = Privacy("Your stars", "The papers you starred, and when.", "Only you.")
 
     user = ForeignKeyField(User, backref="stars", on_delete="CASCADE")
     article = ForeignKeyField(Article, backref="stars", on_delete="CASCADE")
@@ -88,6 +90,12 @@ class CorrectionAlert(BaseModel):
                 ISSUE: "A paper from your journal"}  # fmt: skip
     VERBS = {"retraction": "was retracted", "concern": "got an expression of concern",
              "correction": "got an erratum"}  # fmt: skip
+    PRIVACY = Privacy(
+        "Correction alerts",
+        "Which papers you noted, starred or received were retracted or corrected, and "
+        "whether you have been told.",
+        "Only you.",
+    )
 
     user = ForeignKeyField(User, backref="correction_alerts", on_delete="CASCADE")
     article = ForeignKeyField(Article, backref="correction_alerts", on_delete="CASCADE")
@@ -204,6 +212,11 @@ class Collection(BaseModel):
     in the order they arranged their collections."""
 
     MAX_NAME = 100
+    PRIVACY = Privacy(
+        "Your collections",
+        "The names of your collections, their order, and the papers in each.",
+        "Only you.",
+    )
 
     user = ForeignKeyField(User, backref="collections", on_delete="CASCADE")
     name = CharField()

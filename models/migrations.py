@@ -230,6 +230,15 @@ def _migration_16():
         User.update(feed_key_hash=User.hash_secret(key)).where(User.id == user_id).execute()
 
 
+def _migration_17():
+    # The reader's choice to turn single-key shortcuts off (issue 13). Independent of the
+    # others: any order works; with its SQL DEFAULT the column is added in place.
+    if "shortcuts" not in {column.name for column in db.get_columns("user")}:
+        migrator = SchemaMigrator.from_database(db.obj)
+        migrate_schema(migrator.add_column("user", "shortcuts", User.shortcuts,
+                                           allow_not_null=True))  # fmt: skip
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -247,6 +256,7 @@ MIGRATIONS = {
     14: _migration_14,
     15: _migration_15,
     16: _migration_16,
+    17: _migration_17,
 }
 
 

@@ -18,7 +18,7 @@ from peewee import (
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .base import BaseModel, display_date, utcnow
+from .base import BaseModel, Privacy, display_date, utcnow
 from .papers import Article
 
 
@@ -40,7 +40,17 @@ class User(UserMixin, BaseModel):
     feed_key_hash = CharField(null=True, unique=True, column_name="feed_key")
     # At most this many papers an issue (migration 11; the DEFAULT fills existing readers).
     issue_size = SmallIntegerField(default=20, constraints=[SQL("DEFAULT 20")])
+    # Single-key shortcuts (`/`, `n`, `?`…) on or off (WCAG 2.1.4; migration 17).
+    shortcuts = BooleanField(default=True, constraints=[SQL("DEFAULT TRUE")])
 
+    PRIVACY = Privacy(
+        "Your account",
+        "Your email address, the name you chose, your password as a one-way hash (no one can "
+        "read it back), when you joined, your trial's end, your journal's and keyboard "
+        "settings, and your library's full-text address.",
+        "Your address: nobody. No other reader ever sees it; Pearl uses it only to send you "
+        "the mail you ask for. Other readers see only your name, beside your shared notes.",
+    )
     TRIAL_DAYS = 21
     ISSUE_SIZES = (5, 10, 20, 30, 50)
     FREQUENCIES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
@@ -129,6 +139,17 @@ class LoginToken(BaseModel):
     password_hash = CharField(null=True)
 
     LIFETIME = datetime.timedelta(hours=24)
+    PRIVACY = Privacy(
+        "Sign-in links",
+        "The address each emailed sign-in link went to, when it was sent and when it was "
+        "used; the link itself only as a hash.",
+        "Nobody: it is there so a link works once, within 24 hours.",
+    )
+
+    @classmethod
+    def naming(cls, user):
+        """The reader's links (kept by address, not by account: privacy.py)."""
+        return cls.email == user.email
 
     @staticmethod
     def _hash(token):
@@ -188,8 +209,14 @@ class UserSession(BaseModel):
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
 
-    # As long as the remember-me cookie lasts (REMEMBER_COOKIE_DURATION in app.py).
+    # As long as the remember-me cookie lasts (REMEMBER_COOKIE_DURATION, views/security.py).
     LIFETIME = datetime.timedelta(days=30)
+    PRIVACY = Privacy(
+        "Signed-in browsers",
+        "One row for each browser you are signed in on: when you signed in there and when that "
+        "ends (30 days at most); the cookie's key only as a hash.",
+        "Nobody: it is there so that signing out, or signing out everywhere, ends the session.",
+    )
 
     @classmethod
     def start(cls, user, now=None):
@@ -234,6 +261,12 @@ class Note(BaseModel):
 
     PRIVATE, SHARED = "private", "shared"
     VISIBILITIES = {PRIVATE: "Only me", SHARED: "Shared with readers of this Pearl"}
+    PRIVACY = Privacy(
+        "Your notes",
+        "Each note as you typed it, the paper it is on, whether it is private or shared, and "
+        "when you wrote, changed or deleted it.",
+        "Private notes: only you. Shared notes: readers of this Pearl, with your name.",
+    )
 
     article = ForeignKeyField(Article, backref="notes", on_delete="RESTRICT")
     author = ForeignKeyField(User, backref="notes", on_delete="CASCADE")

@@ -319,10 +319,16 @@ class _SQLiteSearchIndex:
             "a.publication_types, a.abstract != '[]', a.pmcid IS NOT NULL, a.sort_date"
         )
         if fts:
+            # Without filters nothing is dropped after the MATCH: its LIMIT is the cap, and
+            # only that many rows are joined (the join of a 10,000-row window, a random read
+            # of the article table each, cost more than the MATCH). Ties in rank go to the
+            # newer PMID in both, so either window gives the same candidates.
+            window = self.MATCH_WINDOW if where else cap
             sql = (
                 "WITH m AS MATERIALIZED (SELECT rowid AS pmid, bm25(article_search, ?, ?, ?, ?)"
-                " AS rank FROM article_search WHERE article_search MATCH ? ORDER BY rank"
-                f" LIMIT {int(self.MATCH_WINDOW)}) SELECT {columns.format(rank='m.rank')}"
+                " AS rank FROM article_search WHERE article_search MATCH ?"
+                f" ORDER BY rank, rowid DESC LIMIT {int(window)})"
+                f" SELECT {columns.format(rank='m.rank')}"
                 " FROM m JOIN article a ON a.pmid = m.pmid"
                 f"{' WHERE ' + where if where else ''} ORDER BY m.rank, a.pmid DESC LIMIT ?"
             )

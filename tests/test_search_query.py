@@ -307,3 +307,15 @@ def test_hostile_input_is_a_valid_postgresql_query_too(postgres, text):
     if query.tsquery:
         postgres.execute("SELECT document @@ to_tsquery('english', %s) FROM paper", [query.tsquery])
         postgres.fetchone()  # PostgreSQL accepts it (this would raise otherwise)
+
+
+@pytest.mark.parametrize(
+    ("text", "fts"),
+    [
+        ('"insulin resist*"[ti]', '"title": "insulin resist"*'),  # PubMed's way
+        ('"insulin resist"*[ti]', '"title": "insulin resist"*'),
+        ('"heart fail*"', '"heart fail"*'),
+    ],
+)
+def test_a_truncated_phrase_is_a_prefix_phrase(text, fts):
+    assert parse(text).fts == fts

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from urllib.parse import urljoin, urlsplit
 
@@ -340,6 +341,18 @@ def test_a_stranger_cannot_lock_the_owner_out_of_their_sign_in_links(limited):
     assert use_link(owner, limited.inbox.links()[-1]).status_code == 303
 
 
+def test_a_stranger_cannot_lock_the_owner_out_of_password_reset_links(limited):
+    def forgot(client):
+        token = csrf_token(client, "/password/forgot")
+        data = {"csrf_token": token, "email": "owner@example.org"}
+        return client.post("/password/forgot", data=data)
+
+    stranger = limited.client("203.0.113.9")
+    assert [forgot(stranger).status_code for _ in range(4)] == [200, 200, 200, 303]  # limited
+    assert forgot(limited.client("198.51.100.7")).status_code == 200
+    assert len(limited.inbox.messages) == 4
+
+
 def test_rate_limit_storage_comes_from_the_environment(tmp_path, monkeypatch):
     assert make_app(tmp_path, tmp_path / "a.db").config["RATELIMIT_STORAGE_URI"] == "memory://"
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://?from=env")
@@ -383,7 +396,7 @@ def test_sign_out_everywhere_ends_every_session(app, client, auth):
                                 "password": PASSWORD, "remember": "1"})  # fmt: skip
     remembered = laptop.get_cookie("remember_token").value
     assert signed_in_name(laptop) == "Signed in as Dr Reader"
-    form = soup(client.get("/")).select_one("form#sign-out-everywhere")
+    form = soup(client.get("/account")).select_one("form#sign-out-everywhere")
     assert form["action"] == "/account/sign-out-everywhere" and form["method"] == "post"
     assert client.post("/account/sign-out-everywhere").status_code == 400  # CSRF
     response = client.post(form["action"], data={"csrf_token": csrf_token(client)})
@@ -399,6 +412,25 @@ def test_sign_out_everywhere_ends_every_session(app, client, auth):
     assert signed_in_name(late) is None
     # Signing in again works as before.
     assert auth.login().status_code == 303 and signed_in_name(client) == "Signed in as Dr Reader"
+
+
+def test_a_password_reset_ends_every_other_session(app, client, auth, smtp):
+    auth.create()
+    elsewhere = app.test_client()
+    token = csrf_token(elsewhere, "/login")
+    elsewhere.post("/login", data={"csrf_token": token, "email": "reader@example.org",
+                                   "password": PASSWORD})  # fmt: skip
+    assert signed_in_name(elsewhere) == "Signed in as Dr Reader"
+    token = csrf_token(client, "/password/forgot")
+    client.post("/password/forgot", data={"csrf_token": token, "email": "reader@example.org"})
+    [path] = [re.search(r"http://localhost(/password/reset/\S+)", text).group(1)
+              for text in smtp.texts()]  # fmt: skip
+    token = soup(client.get(path)).find(attrs={"name": "csrf_token"})["value"]
+    done = client.post(path, data={"csrf_token": token, "new_password": "a brand new password"})
+    assert done.status_code == 303
+    assert signed_in_name(client) == "Signed in as Dr Reader"  # a session on the server
+    assert signed_in_name(elsewhere) is None
+    assert models.UserSession.select().count() == 1
 
 
 def test_sign_out_everywhere_needs_a_signed_in_reader(client):
@@ -638,8 +670,11 @@ def test_sign_in_tokens_and_feed_keys_stay_out_of_the_access_log(app, served, ca
                  "/journal.atom?key=" + "f" * 32 + "&x=1"):  # fmt: skip
         with urllib.request.urlopen(served + path) as response:  # noqa: S310 - localhost
             assert response.status == 200
+    with pytest.raises(urllib.error.HTTPError):  # a reset link that is not one: 410
+        urllib.request.urlopen(f"{served}/password/reset/{'r' * 40}")  # noqa: S310
     logged = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
-    assert len([line for line in logged if "GET /" in line]) == 3, logged
+    assert len([line for line in logged if "GET /" in line]) == 4, logged
+    assert not any("r" * 40 in line for line in logged), logged
     assert not any(token in line or "f" * 32 in line for line in logged), logged
     assert any("/auth/[redacted]" in line for line in logged)
 

@@ -21,8 +21,9 @@ MIN_SECRET_BYTES = 32
 _SECURE = re.compile(r";\s*secure\s*(;|$)", re.IGNORECASE)
 HSTS = "max-age=31536000"  # one year; a proxy may add includeSubDomains for its own domain
 
-# A request line in werkzeug's log: "GET /auth/<token> HTTP/1.1".
-_REQUEST_LINE = re.compile(r'"(\S+) (\S+) (HTTP/[\d.]+)"')
+# A request line in werkzeug's log: GET /auth/<token> HTTP/1.1 (colour codes glued to the
+# method on 4xx and 5xx lines, so no quote is assumed before it).
+_REQUEST_LINE = re.compile(r"(\S+) (\S+) (HTTP/[\d.]+)")
 
 
 def init_app(app):
@@ -94,7 +95,7 @@ def _redact(record):
     """A logging filter: the request line with its secrets hidden as gunicorn's log hides
     them (access_log.redact: sign-in tokens, feed keys, query strings)."""
     message = record.getMessage()
-    redacted = _REQUEST_LINE.sub(lambda m: f'"{m[1]} {redact(m[2])} {m[3]}"', message)
+    redacted = _REQUEST_LINE.sub(lambda m: f"{m[1]} {redact(m[2])} {m[3]}", message)
     if redacted != message:
         record.msg, record.args = redacted, ()
     return True

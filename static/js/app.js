@@ -1,5 +1,6 @@
-// Pearl's one hand-written script: htmx settings and Copy Citation. Focus after a swap
-// comes from `autofocus` in the swapped-in HTML, which htmx honours.
+// Pearl's one hand-written script: htmx settings, Copy Citation, the keyboard. Focus after a
+// swap comes from `autofocus` in the swapped-in HTML, which htmx honours, or else from
+// `data-focus-here` (below).
 // Loaded with `defer` after htmx; every page works without it.
 "use strict";
 
@@ -156,9 +157,67 @@ function markButtonLinks(root) {
 document.addEventListener("htmx:load", (event) => markButtonLinks(event.detail.elt));
 document.addEventListener("DOMContentLoaded", () => markButtonLinks(document.body));
 
+// Where a key is typed, not a command: a field, or anything editable (contenteditable in any
+// of its spellings, or a widget that says it takes text).
 function isTyping(element) {
-  return element.closest("input, textarea, select, [contenteditable='true']") !== null;
+  if (!(element instanceof Element)) return false;
+  if (element.isContentEditable) return true;
+  return element.closest("input, textarea, select, [role=textbox], [role=searchbox], [role=combobox]") !== null;
 }
+
+// --- Single-key shortcuts on or off (WCAG 2.1.4) -----------------------------------------
+// A signed-in reader's choice comes with the page (<body data-shortcuts>, kept on the
+// account); a signed-out reader's is kept in this browser.
+const SHORTCUTS_KEY = "pearl.shortcuts";
+
+function shortcutsOn() {
+  const kept = document.body.dataset.shortcuts;
+  if (kept) return kept === "on";
+  try {
+    return localStorage.getItem(SHORTCUTS_KEY) !== "off";
+  } catch {
+    return true; // storage refused (a private window): the default
+  }
+}
+
+// The switch says what holds now: the page was rendered "on" for a signed-out reader before
+// the browser's choice was known.
+function showShortcutState(root) {
+  const on = shortcutsOn();
+  for (const form of root.querySelectorAll("form[data-shortcuts-form]")) {
+    const state = form.querySelector("[data-shortcuts-state] strong");
+    const button = form.querySelector("[data-shortcuts-switch]");
+    if (state) state.textContent = on ? "on" : "off";
+    if (button) {
+      button.value = on ? "0" : "1";
+      button.textContent = `Turn ${on ? "off" : "on"} single-key shortcuts`;
+    }
+  }
+  const box = document.getElementById("search-box");
+  if (box) {
+    if (on) box.setAttribute("aria-keyshortcuts", "/");
+    else box.removeAttribute("aria-keyshortcuts");
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => showShortcutState(document));
+document.addEventListener("htmx:load", (event) => showShortcutState(event.detail.elt.parentElement || document));
+
+// Signed out, the browser keeps the choice: the form does not go to the server.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest?.("form[data-shortcuts-form]");
+  if (!form || document.body.dataset.shortcuts) return;
+  event.preventDefault();
+  const on = (event.submitter || form.querySelector("[data-shortcuts-switch]")).value === "1";
+  try {
+    localStorage.setItem(SHORTCUTS_KEY, on ? "on" : "off");
+  } catch {
+    form.querySelector("[data-shortcuts-state]").textContent =
+      "This browser does not let Pearl keep the choice. Sign in to keep it on your account.";
+    return;
+  }
+  showShortcutState(document);
+});
 
 document.addEventListener("keydown", (event) => {
   const target = event.target;
@@ -187,11 +246,16 @@ document.addEventListener("keydown", (event) => {
     target.click();
     return;
   }
+  // Everything below is a shortcut the reader can turn off. None fires with a modifier
+  // held (Shift makes "?" and, on some keyboards, "/"; with Shift an arrow selects text), nor
+  // where a key is typed, but for ↓ from the search box to the results.
+  if (!shortcutsOn() || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.shiftKey && (event.key.startsWith("Arrow") || event.key === "Enter")) return;
   if (target.id === "search-box" && event.key === "ArrowDown" && moveResult(1)) {
     event.preventDefault();
     return;
   }
-  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(target)) return;
+  if (isTyping(target)) return;
   if (event.key === "/") {
     const box = document.getElementById("search-box");
     if (box) {
@@ -216,10 +280,15 @@ document.addEventListener("keydown", (event) => {
       box.focus();
     }
   } else if (event.key === "?") {
+    // The notes help lists the shortcuts too; a page without it opens the list's own page.
+    event.preventDefault();
     const toggle = document.querySelector("[data-help-toggle]");
-    if (toggle) {
-      event.preventDefault();
-      toggle.click();
+    const back = document.querySelector("#shortcuts-page [data-back]");
+    if (toggle) toggle.click();
+    else if (back) back.click();
+    else if (!document.getElementById("shortcuts-page")) {
+      const here = location.pathname + location.search;
+      location.assign(`/shortcuts?next=${encodeURIComponent(here)}`);
     }
   }
 });
@@ -238,5 +307,30 @@ document.addEventListener("htmx:afterSettle", (event) => {
   } else if (swapped?.matches?.("article.note") && !swapped.querySelector("[autofocus]")) {
     swapped.setAttribute("tabindex", "-1");
     swapped.focus();
+  } else if (swapped instanceof Element) {
+    focusWhatChanged(swapped);
   }
+  if (swapped instanceof Element) announceSwap(swapped);
 });
+
+// After a swap focus lands on what changed (the heading or message marked data-focus-here,
+// with tabindex=-1), not on the page's body; a swap that starts above the view (the home
+// list's "Older →" at the foot of the page) is scrolled to its top.
+function focusWhatChanged(swapped) {
+  if (swapped.querySelector("[autofocus]")) return; // htmx focuses that one
+  const target = swapped.matches("[data-focus-here]") ? swapped : swapped.querySelector("[data-focus-here]");
+  if (!target) return;
+  target.focus({ preventScroll: true });
+  if (swapped.getBoundingClientRect().top < 0) swapped.scrollIntoView({ block: "start" });
+  else target.scrollIntoView({ block: "nearest" });
+}
+
+// What the swap says ([data-announce]) goes into the page's live region, which existed
+// before the swap, so screen readers say it; emptied first, so the same words are said again.
+function announceSwap(swapped) {
+  const said = swapped.matches("[data-announce]") ? swapped : swapped.querySelector("[data-announce]");
+  const region = document.getElementById("announce");
+  if (!said || !region) return;
+  region.textContent = "";
+  setTimeout(() => { region.textContent = said.textContent.replace(/\s+/g, " ").trim(); }, 50);
+}

@@ -36,6 +36,11 @@ PAGES = [
     ("/login", False),
     ("/signup", False),
     ("/my/notes", True),
+    ("/shortcuts", False),
+    ("/privacy", False),
+    ("/password/forgot", False),
+    ("/account", True),
+    ("/account/delete", True),
 ]
 PAGE_IDS = [f"{path}{' signed in' if signed else ''}" for path, signed in PAGES]
 

@@ -44,7 +44,7 @@ def test_a_note_refused_for_a_full_disk_keeps_every_character(signed_in, live_se
     expect(page.locator("#note-body")).to_have_value(text)
     filler.unlink()
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("#notes-list [role=status]")).to_have_text("Note saved.", timeout=10_000)
+    expect(page.locator("#note-saved")).to_have_text("Note saved.", timeout=10_000)
     other.close()
     with live_app.app_context():
         assert [n.source for n in models.Note.select()] == [text]

@@ -93,7 +93,7 @@ def test_a_note_of_exactly_300_characters_saves_with_ctrl_enter(
 
     page.keyboard.press("Control+Enter")
 
-    expect(page.locator("#notes-list [role=status]")).to_have_text("Note saved.", timeout=10_000)
+    expect(page.locator("#note-saved")).to_have_text("Note saved.", timeout=10_000)
     expect(page.locator("#notes-count")).to_have_text("1 note")
     newest = page.locator("#notes-list article.note").first
     expect(newest).to_have_id(re.compile(r"^note-\d+$"))
@@ -309,7 +309,7 @@ def save_note(page, text):
     page.locator("#note-body").click()
     type_with_keyboard(page, text)
     page.keyboard.press("Control+Enter")
-    expect(page.locator("#notes-list [role=status]")).to_have_text("Note saved.", timeout=10_000)
+    expect(page.locator("#note-saved")).to_have_text("Note saved.", timeout=10_000)
     # The empty box takes the focus once htmx has settled the new panel (links wired up).
     expect(page.locator("#note-body")).to_be_focused()
     note = page.locator("#notes-list article.note").first
