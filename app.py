@@ -4,7 +4,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -54,6 +54,9 @@ def create_app(config=None):
         NOTES_PER_PAGE=10,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # a page left open over lunch must still save its note
+        # The largest request body: a form's text is far smaller (a note is 300 characters).
+        # Larger is refused (413) unread; the notes import allows its file (_upload_limits).
+        MAX_CONTENT_LENGTH=512 * 1024,
     )
     app.config.update({key: os.environ[key] for key in ENV_KEYS if key in os.environ})
     app.config.update(config)
@@ -63,6 +66,7 @@ def create_app(config=None):
 
     database = models.open_database(app.config["DATABASE_URL"])
     _connection_per_request(app, database)
+    _upload_limits(app)
     csrf.init_app(app)
     render.init_app(app)
     security.init_app(app)
@@ -104,6 +108,16 @@ def _connection_per_request(app, database):
     def _close(_error):
         if not database.is_closed():
             database.close()
+
+
+def _upload_limits(app):
+    """The routes that take a file take a larger request. Registered before CSRFProtect's
+    check, which reads the form first."""
+
+    @app.before_request
+    def _allow_upload():
+        if request.endpoint == "my_notes.import_file":
+            request.max_content_length = my_notes.MAX_IMPORT_BYTES + 64 * 1024  # and its form
 
 
 def _instance_secret(instance_path):

@@ -28,6 +28,7 @@ from models import (
     article_count,
     db,
     html_to_text,
+    relax_durability,
     search_index,
     utcnow,
 )
@@ -405,6 +406,7 @@ class _BatchWriter:
     def _run(self):
         db.connect(reuse_if_open=True)  # this thread's own connection
         try:
+            relax_durability()  # an import can be run again: no fsync a batch
             while (prepared := self.queue.get()) is not None:
                 if self.error is None:
                     try:

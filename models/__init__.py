@@ -23,7 +23,7 @@ from .base import (
     html_without_math,
     utcnow,
 )
-from .engine import database_problem, open_database
+from .engine import database_problem, open_database, relax_durability
 from .migrations import MIGRATIONS, Migration, migrate
 from .notices import NATURES, NOTICE_LINKS, NOTICE_TYPES, RETRACTED_TYPE, SOURCE_DATE, Notice
 from .papers import (
@@ -45,7 +45,7 @@ from .sqlite import (
 )
 from .sync import SyncRun
 from .vocabulary import MeshDescriptor, MeshTreeNumber, Term, TermSpelling, TermWord
-from .people import LoginToken, Note, User, UserSession
+from .people import LoginToken, Note, NoteKey, User, UserSession
 from .journal import Arm, Feedback, Interest, Issue, IssueEntry, Window
 from .library import Collection, CollectionItem, CorrectionAlert, Star
 # isort: on
@@ -80,6 +80,7 @@ __all__ = [
     "NOTICE_LINKS",
     "NOTICE_TYPES",
     "Note",
+    "NoteKey",
     "Notice",
     "PearlSqliteDatabase",
     "Privacy",
@@ -107,6 +108,7 @@ __all__ = [
     "json_corner",
     "migrate",
     "open_database",
+    "relax_durability",
     "search_index",
     "utcnow",
 ]

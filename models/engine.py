@@ -1,24 +1,23 @@
 """Connecting to the database named by a URL, and saying what a database error means."""
 
-import os
-import shutil
-
 from peewee import SqliteDatabase
 from playhouse import db_url
 
 from .base import db
-from .sqlite import SQLITE_PRAGMAS, PearlSqliteDatabase
+from .sqlite import SQLITE_PRAGMAS, PearlSqliteDatabase, disk_is_full
 
 
-def _disk_is_full(room=256 * 1024):
-    """Whether the SQLite database's disk has less than `room` bytes free."""
-    path = getattr(db.obj, "database", None)
-    if not isinstance(db.obj, SqliteDatabase) or not path or path == ":memory:":
-        return False
-    try:
-        return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < room
-    except OSError:  # its folder is missing: some other problem
-        return False
+def _disk_is_full():
+    """Whether the SQLite database's disk is (all but) full."""
+    return isinstance(db.obj, SqliteDatabase) and disk_is_full(db.obj.database)
+
+
+def relax_durability():
+    """For this thread's connection only (outside a transaction): commits that a power cut
+    may roll back, for a bulk import that can simply be run again. SQLite's NORMAL in WAL
+    mode; other engines keep their own setting."""
+    if isinstance(db.obj, SqliteDatabase):
+        db.execute_sql("PRAGMA synchronous = NORMAL")
 
 
 def open_database(url):

@@ -239,6 +239,12 @@ def _migration_17():
                                            allow_not_null=True))  # fmt: skip
 
 
+def _migration_18():
+    # One-time keys of note forms (issue 12: a retried post stores no duplicate). A table of
+    # its own: independent of every other migration.
+    db.create_tables([NoteKey])
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -257,6 +263,7 @@ MIGRATIONS = {
     15: _migration_15,
     16: _migration_16,
     17: _migration_17,
+    18: _migration_18,
 }
 
 
@@ -283,7 +290,7 @@ from .papers import Article, ArticleFacet, ArticleText, LibraryStats, SearchInde
 from .sqlite import ArticleSearch, bulk, search_index
 from .sync import SyncRun
 from .vocabulary import MeshDescriptor, MeshTreeNumber, Term, TermSpelling, TermWord
-from .people import LoginToken, Note, User, UserSession
+from .people import LoginToken, Note, NoteKey, User, UserSession
 from .journal import Feedback, Interest, Issue, IssueEntry
 from .library import Collection, CollectionItem, CorrectionAlert, Star
 # isort: on

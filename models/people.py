@@ -347,3 +347,32 @@ class Note(BaseModel):
         if q:
             query = query.where(cls.source.contains(q))
         return query
+
+
+class NoteKey(BaseModel):
+    """The one-time key of the form a note was written in (migration 18): the same form
+    posted again (a retry after the connection dropped past the commit) finds the note it
+    saved instead of saving it twice. Keyed by author too: a key names nothing of others'."""
+
+    author = ForeignKeyField(User, on_delete="CASCADE")
+    key = CharField()
+    note = ForeignKeyField(Note, on_delete="CASCADE")
+
+    PRIVACY = Privacy(
+        "Note form keys",
+        "A random key for each note form you sent, and the note it saved, so that a save "
+        "retried after a dropped connection is not saved twice.",
+        "Nobody: it is there only to recognise a form posted again.",
+    )
+
+    class Meta:
+        table_name = "note_key"
+        indexes = ((("author", "key"), True),)
+
+    @classmethod
+    def note_for(cls, author, key):
+        """The note `author` already saved from the form with `key`, or None."""
+        if not key:
+            return None
+        query = Note.select().join(cls, on=(cls.note == Note.id))
+        return query.where((cls.author == author) & (cls.key == key)).first()

@@ -3,6 +3,10 @@ journal's candidate queries and the queries inside JSON columns."""
 
 import functools
 import json
+import os
+import shutil
+import sqlite3
+import urllib.parse
 
 from peewee import SQL, NodeList, SqliteDatabase
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
@@ -14,7 +18,10 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     # Import and the web server may write at once; wait rather than fail with "locked".
     "busy_timeout": 5000,
-    "synchronous": "normal",
+    # FULL: a note the reader saw saved survives a power cut (in WAL mode NORMAL may roll the
+    # last commits back). A bulk import, which can be run again, relaxes its own connection
+    # (models.relax_durability).
+    "synchronous": "full",
 }
 
 
@@ -50,11 +57,41 @@ class PearlSqliteDatabase(SqliteDatabase):
     def __init__(self, database, **options):
         super().__init__(database, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **options)
 
+    def _connect(self):
+        try:
+            return super()._connect()
+        except sqlite3.OperationalError:
+            # On a full disk a connection that finds no WAL index (-shm) open cannot make one:
+            # every page would fail. Read without one (SQLite keeps the index in memory); any
+            # write is then refused, and database_problem says the disk is full.
+            if not disk_is_full(self.database):
+                raise
+            path = urllib.parse.quote(os.path.abspath(self.database))
+            connection = sqlite3.connect(f"file:{path}?mode=ro&readonly_shm=1", uri=True,
+                                         timeout=self._timeout, isolation_level=None,
+                                         **self.connect_params)  # fmt: skip
+            try:
+                self._add_conn_hooks(connection)
+            except Exception:
+                connection.close()
+                raise
+            return connection
+
     def rollback(self):
         # SQLite rolls a transaction back by itself on some errors (a full disk above all);
         # a second ROLLBACK would then fail with "no transaction is active" and bury the cause.
         if self.is_closed() or self.connection().in_transaction:
             super().rollback()
+
+
+def disk_is_full(path, room=256 * 1024):
+    """Whether the disk holding the SQLite file at `path` has less than `room` bytes free."""
+    if not path or path == ":memory:":
+        return False
+    try:
+        return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < room
+    except OSError:  # its folder is missing: some other problem
+        return False
 
 
 class _SQLiteBulk:

@@ -51,7 +51,8 @@ def sniff(path):
     RIS and MEDLINE lines have the same shape (`TAG - value`); RIS records start with TY."""
     if path.suffix in (".gz", ".xml"):
         return "xml"
-    head = path.read_bytes()[:4096].decode("utf-8-sig", "replace").lstrip()
+    with open(path, "rb") as start:  # its start only: the file may be any size
+        head = start.read(4096).decode("utf-8-sig", "replace").lstrip()
     first_line = head.splitlines()[0] if head else ""
     if first_line.startswith("<"):
         return "xml"
@@ -62,10 +63,17 @@ def sniff(path):
     raise MalformedFile(path, 1, "not PubMed XML, MEDLINE text (.nbib) or RIS")
 
 
+# No MEDLINE or RIS line comes near this (an abstract on one RIS line is a few KB); a longer
+# one is refused rather than read whole into memory.
+LONGEST_LINE = 1024 * 1024
+
+
 def _numbered(raw, name):
     """(number, text) for each line of a binary file, decoded one line at a time so a byte
     that is not UTF-8 is reported on its own line."""
-    for number, line in enumerate(raw, 1):
+    for number, line in enumerate(iter(lambda: raw.readline(LONGEST_LINE + 1), b""), 1):
+        if len(line) > LONGEST_LINE:
+            raise MalformedFile(name, number, "line is longer than 1 MB: not MEDLINE text or RIS")
         try:
             text = line.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:

@@ -18,27 +18,38 @@ from pubmed.records import (
 # Inline markup PubMed keeps in titles and abstracts; every other element becomes its text.
 INLINE_TAGS = {"i", "b", "u", "sup", "sub"}
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
+RECORD_TAGS = {"PubmedArticle", "MedlineCitation", "DeleteCitation", "PubmedBookArticle"}
 
 
 def parse_xml_stream(stream, name):
     """Records and Deletions from a binary stream of PubMed XML (a file, an HTTP response);
-    `name` is what error messages call the source. Each record is cleared once read, so
-    memory stays flat whatever the size."""
-    tags = ("PubmedArticle", "MedlineCitation", "DeleteCitation", "PubmedBookArticle")
-    context = etree.iterparse(stream, events=("end",), tag=tags, resolve_entities=False)
+    `name` is what error messages call the source. Memory stays flat whatever the file: each
+    record is cleared once read, and so is every element outside a record (a hostile file's
+    millions of empty elements between records would otherwise pile up under the root)."""
+    context = etree.iterparse(stream, events=("start", "end"), resolve_entities=False,
+                              remove_comments=True, remove_pis=True)  # fmt: skip
+    open_records = 0  # records being read: what ends inside one is part of it
     try:
-        for _, elem in context:
+        for event, elem in context:
             tag = elem.tag
-            if tag == "MedlineCitation":
-                parent = elem.getparent()
-                if parent is not None and parent.tag == "PubmedArticle":
-                    continue  # read with its PubmedData when the article ends
-                yield citation_record(name, elem, None)
-            elif tag == "PubmedArticle":
-                yield citation_record(name, elem.find("MedlineCitation"), elem.find("PubmedData"))
-            elif tag == "DeleteCitation":
-                yield Deletion([_pmid(name, p) for p in elem.iter("PMID")], elem.sourceline)
-            # PubmedBookArticle (NCBI Bookshelf chapters) has no journal: not a paper page.
+            if event == "start":
+                open_records += tag in RECORD_TAGS
+                continue
+            if tag in RECORD_TAGS:
+                open_records -= 1
+                if tag == "MedlineCitation" and open_records:
+                    continue  # inside a PubmedArticle: read with its PubmedData when it ends
+                if tag == "MedlineCitation":
+                    yield citation_record(name, elem, None)
+                elif tag == "PubmedArticle":
+                    yield citation_record(
+                        name, elem.find("MedlineCitation"), elem.find("PubmedData")
+                    )
+                elif tag == "DeleteCitation":
+                    yield Deletion([_pmid(name, p) for p in elem.iter("PMID")], elem.sourceline)
+                # PubmedBookArticle (NCBI Bookshelf chapters) has no journal: not a paper page.
+            elif open_records:
+                continue  # part of the record being read
             elem.clear(keep_tail=True)
             while elem.getprevious() is not None:
                 del elem.getparent()[0]

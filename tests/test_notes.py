@@ -336,3 +336,64 @@ def test_withdrawn_record_keeps_the_article_that_has_notes(app, auth):
         summary = importer.import_records([pubmed.Deletion([PMID], 1)])
         assert summary.deleted == 0
         assert models.Article.get_or_none(models.Article.pmid == PMID) is not None
+
+
+def note_form(client, pmid=PMID):
+    """The fields of the note form as the paper's page renders it (its one-time key too)."""
+    form = soup(client.get(f"/articles/{pmid}")).select_one("#note-form")
+    return {field["name"]: field.get("value", "") for field in form.select("input[type=hidden]")}
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])
+def test_a_retried_post_of_one_form_saves_one_note(app, client, reader, htmx):
+    # The connection dropped after the commit: the browser (or the reader) posts the same
+    # form again, and gets the answer the first post would have given.
+    fields = note_form(client)
+    assert len(fields["note_key"]) >= 16
+    data = {**fields, "body": "Said *once*.", "visibility": "private"}
+    headers = HX if htmx else {}
+    first = client.post(f"/articles/{PMID}/notes", data=data, headers=headers)
+    again = client.post(f"/articles/{PMID}/notes", data=data, headers=headers)
+    with app.app_context():
+        [note] = models.Note.select()
+    assert first.status_code == again.status_code == (200 if htmx else 303)
+    if htmx:
+        for response in (first, again):
+            page = soup(response)
+            assert page.select_one("[role=status]").text == "Note saved."
+            assert [n["id"] for n in page.select("article.note")] == [f"note-{note.id}"]
+            # A new form, with a new key: the next note is a new note.
+            assert page.select_one("input[name=note_key]")["value"] != fields["note_key"]
+    else:
+        assert first.headers["Location"] == again.headers["Location"]
+        assert first.headers["Location"].endswith(f"#note-{note.id}")
+
+
+def test_two_forms_give_two_notes(app, client, reader):
+    for fields in (note_form(client), note_form(client)):
+        data = {**fields, "body": "Same words.", "visibility": "private"}
+        assert client.post(f"/articles/{PMID}/notes", data=data).status_code == 303
+    with app.app_context():
+        assert models.Note.select().count() == 2
+
+
+def test_a_refused_note_keeps_its_form_key(client, reader):
+    fields = note_form(client)
+    refused = client.post(f"/articles/{PMID}/notes", data={**fields, "body": "x" * 301}, headers=HX)
+    assert refused.status_code == 422
+    assert soup(refused).select_one("input[name=note_key]")["value"] == fields["note_key"]
+
+
+def test_a_form_key_is_the_readers_own(app, client, auth):
+    auth.create()
+    auth.create(email="other@example.org", name="Dr Other")
+    auth.login()
+    fields = note_form(client)
+    data = {**fields, "body": "Mine.", "visibility": "shared"}
+    assert client.post(f"/articles/{PMID}/notes", data=data).status_code == 303
+    auth.logout()
+    auth.login(email="other@example.org")
+    data = {**data, "csrf_token": csrf_token(client, f"/articles/{PMID}"), "body": "Theirs."}
+    assert client.post(f"/articles/{PMID}/notes", data=data).status_code == 303
+    with app.app_context():
+        assert sorted(n.source for n in models.Note.select()) == ["Mine.", "Theirs."]

@@ -6,7 +6,7 @@ import json
 
 import peewee
 from flask import current_app, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from models import database_problem
 from views.render import wants_fragment
@@ -14,12 +14,35 @@ from views.render import wants_fragment
 
 def init_app(app):
     app.register_error_handler(HTTPException, show)
+    app.register_error_handler(RequestEntityTooLarge, too_large)
     app.register_error_handler(peewee.OperationalError, database_unavailable)
 
 
 def show(error):
     """The error page: what went wrong, in words, with the right status code."""
     return render_template("error.html", error=error), error.code
+
+
+def too_large(error):
+    """413, in words: a request over MAX_CONTENT_LENGTH (an upload), or a form field over
+    MAX_FORM_MEMORY_SIZE. htmx leaves the page as it is and app.js shows the message."""
+    error.description = (
+        f"That was not saved: it is larger than Pearl accepts here "
+        f"({_size(request.max_content_length)}). Nothing was changed."
+    )
+    if wants_fragment():
+        message = json.dumps({"pearl:request-error": error.description})
+        headers = {"HX-Reswap": "none", "HX-Trigger": message}
+        return "", 413, headers
+    return show(error)
+
+
+def _size(limit):
+    if limit is None:  # a form field over MAX_FORM_MEMORY_SIZE, with no limit on the whole
+        limit = request.max_form_memory_size
+    if limit >= 1024 * 1024:
+        return f"{limit / (1024 * 1024):.0f} MB"
+    return f"{limit / 1024:.0f} KB"
 
 
 def database_unavailable(error):

@@ -27,7 +27,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from peewee import IntegrityError
+from peewee import IntegrityError, OperationalError
 
 import clinical
 import journal
@@ -44,6 +44,7 @@ from models import (
     Star,
     Term,
     User,
+    database_problem,
     db,
     utcnow,
 )
@@ -109,12 +110,21 @@ def show():
     """The latest issue, assembled now if one is due; the interests picker until the reader
     follows something."""
     reader = _reader()
-    issue, created = journal.publish(reader, alerts=True)
+    try:
+        issue, created = journal.publish(reader, alerts=True)
+        notice = None
+    except OperationalError as error:
+        # Reading goes on when nothing can be written (a full disk): the latest issue, and why
+        # no new one came.
+        issue, created = Issue.of(reader).first(), False
+        notice = f"No new issue could be made: {database_problem(error)}."
+        if issue is None:
+            raise
     if issue is None:
         return redirect(url_for("journal.interests", welcome=1))
     if created:
         deliver(issue)
-    return _issue_page(issue, older=issue.number > 1, newer=False)
+    return _issue_page(issue, older=issue.number > 1, newer=False, notice=notice)
 
 
 @bp.get("/journal/issues/<int:number>")

@@ -11,6 +11,9 @@ from views.render import page, safe_next, wants_fragment
 
 bp = Blueprint("library", __name__)
 
+# An EZproxy prefix or a resolver's address is some tens of characters; a longer one is
+# refused rather than stored (and copied into every full-text link).
+MAX_BASE = 500
 KINDS = {
     "ezproxy": "EZproxy prefix",
     "openurl": "OpenURL resolver",
@@ -83,6 +86,8 @@ def validate(kind, base):
         return "Choose an EZproxy prefix or an OpenURL resolver."
     if not base:
         return f"Enter your library's {KINDS[kind]}, e.g. {EXAMPLES[kind]}"
+    if len(base) > MAX_BASE:
+        return f"That address is {len(base)} characters; a library's has at most {MAX_BASE}."
     parts = urlsplit(base)
     if parts.scheme != "https" or not parts.netloc or " " in base:
         return f"This must be an https:// address, e.g. {EXAMPLES[kind]}"

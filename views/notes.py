@@ -2,6 +2,7 @@
 formatting help. Every route returns a fragment to htmx and a whole page (or a redirect)
 otherwise, so the panel also works with JavaScript off."""
 
+import secrets
 from urllib.parse import urlsplit
 
 import peewee
@@ -9,12 +10,24 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 
 import markup
-from models import Article, Note, database_problem, db, utcnow
+from models import Article, Note, NoteKey, database_problem, db, utcnow
 from views.articles import get_article, paper_page
 from views.auth import signed_in_user
 from views.render import database_int, fragment, page, safe_next, wants_fragment
 
 bp = Blueprint("notes", __name__)
+
+
+@bp.app_template_global()
+def new_note_key():
+    """A fresh one-time key for a note form (see NoteKey): one per form rendered."""
+    return secrets.token_urlsafe(16)
+
+
+def _note_key():
+    """The posted form's one-time key; anything but what new_note_key makes is no key."""
+    key = request.form.get("note_key", "")
+    return key if 0 < len(key) <= 64 else None
 
 
 def get_note(note_id, owner=None, deleted=False):
@@ -68,24 +81,45 @@ def create(pmid):
     try:
         source = markup.validate(body)
     except markup.NoteError as error:
-        state = {"body": markup.normalise(body), "visibility": visibility, "note_error": str(error)}
+        state = {"body": markup.normalise(body), "visibility": visibility,
+                 "note_error": str(error), "note_key": _note_key()}  # fmt: skip
         return paper_page(article, 422, "notes", **state)
-    now = utcnow()
+    key = _note_key()
     try:
-        with db.atomic():
+        note = _save_once(article, source, visibility, key)
+    except peewee.OperationalError as error:
+        state = {"body": markup.normalise(body), "visibility": visibility,
+                 "note_error": not_saved(error), "note_key": key}  # fmt: skip
+        return paper_page(article, 503, "notes", **state)
+    if wants_fragment():
+        return paper_page(article, block="notes", visibility=visibility, just_saved=note.id)
+    return redirect(url_for("articles.show", pmid=pmid, _anchor=f"note-{note.id}"), 303)
+
+
+def _save_once(article, source, visibility, key):
+    """The new note; or, when the form with `key` was saved already, the note it saved (the
+    reader gets the same answer as the first time)."""
+    try:
+        with db.atomic():  # IMMEDIATE on SQLite: a second post waits for the first's commit
+            note = NoteKey.note_for(current_user.id, key)
+            if note is not None:
+                return note
+            now = utcnow()
             note = Note.create(
                 article=article, author=current_user.id, source=source, html="",
                 visibility=visibility, created_at=now, updated_at=now,
             )  # fmt: skip
             note.html = markup.render(source, prefix=f"n{note.id}")
             note.save(only=[Note.html])
-    except peewee.OperationalError as error:
-        state = {"body": markup.normalise(body), "visibility": visibility,
-                 "note_error": not_saved(error)}  # fmt: skip
-        return paper_page(article, 503, "notes", **state)
-    if wants_fragment():
-        return paper_page(article, block="notes", visibility=visibility, just_saved=note.id)
-    return redirect(url_for("articles.show", pmid=pmid, _anchor=f"note-{note.id}"), 303)
+            if key:
+                NoteKey.create(author=current_user.id, key=key, note=note)
+        return note
+    except peewee.IntegrityError:
+        # Where two posts of one form can race (PostgreSQL), the unique key stops the second.
+        note = NoteKey.note_for(current_user.id, key)
+        if note is None:
+            raise
+        return note
 
 
 @bp.post("/notes/preview")
@@ -110,6 +144,7 @@ def preview():
         "visibility": _visibility(request.form.get("visibility")),
         "visibilities": Note.VISIBILITIES,
         "note_error": None,
+        "note_key": _note_key(),  # the same form still: saving it after a retry saves once
     }
     return render_template("notes/preview_page.html", **context), status
 

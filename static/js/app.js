@@ -26,6 +26,8 @@ function showRequestError(message) {
 
 document.addEventListener("htmx:responseError", (event) => {
   const xhr = event.detail.xhr;
+  // The server said what happened in its own words (HX-Trigger, shown below): keep them.
+  if ((xhr.getResponseHeader("HX-Trigger") || "").includes("pearl:request-error")) return;
   showRequestError(
     `That did not work: the server answered ${xhr.status} ${xhr.statusText}. ` +
       "Nothing on this page was changed or lost; try again in a moment.",
