@@ -354,6 +354,13 @@ class NoteKey(BaseModel):
     posted again (a retry after the connection dropped past the commit) finds the note it
     saved instead of saving it twice. Keyed by author too: a key names nothing of others'."""
 
+    PRIVACY = Privacy(
+        "Note forms",
+        "A random key for each note form you sent, with the note it saved, so that a form "
+        "sent twice (a dropped connection, a second click) saves one note.",
+        "Nobody: it only tells Pearl that a note was already saved.",
+    )
+
     author = ForeignKeyField(User, on_delete="CASCADE")
     key = CharField()
     note = ForeignKeyField(Note, on_delete="CASCADE")

@@ -360,7 +360,7 @@ def test_a_retried_post_of_one_form_saves_one_note(app, client, reader, htmx):
     if htmx:
         for response in (first, again):
             page = soup(response)
-            assert page.select_one("[role=status]").text == "Note saved."
+            assert page.select_one("#note-saved").text == "Note saved."
             assert [n["id"] for n in page.select("article.note")] == [f"note-{note.id}"]
             # A new form, with a new key: the next note is a new note.
             assert page.select_one("input[name=note_key]")["value"] != fields["note_key"]
