@@ -365,13 +365,6 @@ class NoteKey(BaseModel):
     key = CharField()
     note = ForeignKeyField(Note, on_delete="CASCADE")
 
-    PRIVACY = Privacy(
-        "Note form keys",
-        "A random key for each note form you sent, and the note it saved, so that a save "
-        "retried after a dropped connection is not saved twice.",
-        "Nobody: it is there only to recognise a form posted again.",
-    )
-
     class Meta:
         table_name = "note_key"
         indexes = ((("author", "key"), True),)
