@@ -6,8 +6,9 @@ import re
 
 from gunicorn.glogging import Logger
 
-# A path segment after one of these is a secret: /auth/<token>, /journal/feed/<key>.atom.
-SECRET_SEGMENT = re.compile(r"(/(?:auth|feed)/)[^/?#\s\"]+")
+# A path segment after one of these is a secret: /auth/<token>, /journal/feed/<key>.atom,
+# /password/reset/<token>, /account/email/<token>.
+SECRET_SEGMENT = re.compile(r"(/(?:auth|feed|reset|email)/)[^/?#\s\"]+")
 
 
 def redact(url):

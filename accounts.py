@@ -59,14 +59,13 @@ def check_display_name(name):
     return name, None
 
 
-def create_account(email, display_name, password):
-    """A new, saved User; raises AccountError naming every field that is wrong."""
+def check_details(email, display_name, password):
+    """The address in normal form and the trimmed name; raises AccountError naming every
+    field that is wrong. Says nothing about whether the address has an account."""
     errors = {}
     email, problem = check_email(email)
     if problem:
         errors["email"] = problem
-    elif User.by_email(email) is not None:
-        errors["email"] = "That address already has an account here. Sign in instead."
     display_name, problem = check_display_name(display_name)
     if problem:
         errors["display_name"] = problem
@@ -74,6 +73,15 @@ def create_account(email, display_name, password):
         errors["password"] = f"Use at least {MIN_PASSWORD} characters for your password."
     if errors:
         raise AccountError(errors)
+    return email, display_name
+
+
+def create_account(email, display_name, password):
+    """A new, saved User (for `flask create-user`: an admin may know which addresses have
+    accounts, a visitor to the sign-up form may not); raises AccountError."""
+    email, display_name = check_details(email, display_name, password)
+    if User.by_email(email) is not None:
+        raise AccountError({"email": "That address already has an account here."})
     user = User(email=email, display_name=display_name)
     user.set_password(password)
     with db.atomic():

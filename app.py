@@ -17,11 +17,13 @@ from views import (
     errors,
     journal,
     library,
+    limits,
     my_notes,
     notes,
     privacy,
     render,
     search,
+    security,
     shelf,
     shortcuts,
     trial,
@@ -33,6 +35,7 @@ ENV_KEYS = (
     "DATABASE_URL", "SECRET_KEY", "NCBI_API_KEY", "NCBI_EMAIL", "EUTILS_BASE_URL",
     "SYNC_SOURCE", "SYNC_WINDOW_DAYS", "UPDATEFILES_URL", "UPDATEFILES_FIRST", "RETRACTIONS_URL",
     "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_SENDER",
+    "RATELIMIT_STORAGE_URI", "PREFERRED_URL_SCHEME",
     "TRUSTED_PROXIES",
 )  # fmt: skip
 
@@ -59,14 +62,16 @@ def create_app(config=None):
     app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    security.check_secret_key(app)
 
     database = models.open_database(app.config["DATABASE_URL"])
     _connection_per_request(app, database)
     _upload_limits(app)
     csrf.init_app(app)
     render.init_app(app)
+    security.init_app(app)
+    limits.init_app(app)
     auth.init_app(app)
-    trial.init_app(app)
     errors.init_app(app)
     blueprints = (account.bp, articles.bp, auth.bp, journal.bp, library.bp, my_notes.bp, notes.bp,
                   privacy.bp, search.bp, shelf.bp, shortcuts.bp, trial.bp)  # fmt: skip

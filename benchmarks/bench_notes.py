@@ -10,6 +10,7 @@ import argparse
 import http.client
 import logging
 import random
+import secrets
 import shutil
 import statistics
 import sys
@@ -122,7 +123,7 @@ def bench_page(seconds, clients):
     workdir = Path(tempfile.mkdtemp(prefix="pearl-bench-"))
     try:
         app = create_app({"DATABASE_URL": f"sqlite:///{workdir / 'pearl.db'}",
-                          "INSTANCE_PATH": str(workdir), "SECRET_KEY": "bench",
+                          "INSTANCE_PATH": str(workdir), "SECRET_KEY": secrets.token_hex(32),
                           "NOTES_PER_PAGE": 50})  # fmt: skip
         with app.app_context():
             models.migrate()

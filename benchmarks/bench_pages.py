@@ -38,7 +38,7 @@ SERVER = textwrap.dedent(
     import sys
     from werkzeug.serving import make_server
     from app import create_app
-    app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "bench",
+    app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": secrets.token_hex(32),
                       "INSTANCE_PATH": sys.argv[2], "RATELIMIT_ENABLED": False})
     # The baseline: the same server and stack answering a fixed string.
     app.add_url_rule("/__bare", "bare", lambda: "bare")

@@ -44,7 +44,7 @@ from .sqlite import SQLITE_PRAGMAS, ArticleSearch, PearlSqliteDatabase
 from .postgres import PearlPostgresqlDatabase
 from .sync import SyncRun
 from .vocabulary import MeshDescriptor, MeshTreeNumber, Term, TermSpelling, TermWord
-from .people import LoginToken, Note, NoteKey, User
+from .people import LoginToken, Note, NoteKey, User, UserSession
 from .journal import Arm, Feedback, Interest, Issue, IssueEntry, Window
 from .library import Collection, CollectionItem, CorrectionAlert, Star
 # isort: on
@@ -97,6 +97,7 @@ __all__ = [
     "TermSpelling",
     "TermWord",
     "User",
+    "UserSession",
     "Window",
     "article_count",
     "bulk",

@@ -51,7 +51,7 @@ def _migration_4():
     new = {
         "issue_frequency": User.issue_frequency,
         "email_issues": User.email_issues,
-        "feed_key": User.feed_key,
+        "feed_key": User.feed_key_hash,
     }
     migrate_schema(
         *(
@@ -218,6 +218,26 @@ def _migration_15():
     db.create_tables([CorrectionAlert])
 
 
+def _migration_16():
+    # Hardened sign-in (issue 12): a table of signed-in browsers (cookies made before it name
+    # no session: their readers sign in again), sign-up details waiting on their emailed link,
+    # and feed keys stored as their sha256 — the address a reader already uses keeps working,
+    # since its key hashes to the stored value. Independent of the other migrations.
+    db.create_tables([UserSession])
+    migrator = SchemaMigrator.from_database(db.obj)
+    existing = {column.name for column in db.get_columns(LoginToken._meta.table_name)}
+    migrate_schema(
+        *(
+            migrator.add_column(LoginToken._meta.table_name, name, LoginToken._meta.fields[name])
+            for name in ("display_name", "password_hash")
+            if name not in existing
+        )
+    )
+    keys = User.select(User.id, User.feed_key_hash).where(User.feed_key_hash.is_null(False))
+    for user_id, key in list(keys.tuples()):
+        User.update(feed_key_hash=User.hash_secret(key)).where(User.id == user_id).execute()
+
+
 def _migration_17():
     # The reader's choice to turn single-key shortcuts off (issue 13). Independent of the
     # others: any order works; with its SQL DEFAULT the column is added in place.
@@ -249,6 +269,7 @@ MIGRATIONS = {
     13: _migration_13,
     14: _migration_14,
     15: _migration_15,
+    16: _migration_16,
     17: _migration_17,
     18: _migration_18,
 }
@@ -277,7 +298,7 @@ from .papers import Article, ArticleFacet, ArticleText, LibraryStats, SearchInde
 from .sqlite import ArticleSearch
 from .sync import SyncRun
 from .vocabulary import MeshDescriptor, MeshTreeNumber, Term, TermSpelling, TermWord
-from .people import LoginToken, Note, NoteKey, User
+from .people import LoginToken, Note, NoteKey, User, UserSession
 from .journal import Feedback, Interest, Issue, IssueEntry
 from .library import Collection, CollectionItem, CorrectionAlert, Star
 # isort: on

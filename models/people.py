@@ -35,7 +35,9 @@ class User(UserMixin, BaseModel):
     full_access = BooleanField(default=False)  # granted by an admin: no trial needed
     issue_frequency = CharField(default="weekly")  # the journal's rhythm: daily | weekly | monthly
     email_issues = BooleanField(default=False)  # send each new issue by email
-    feed_key = CharField(null=True, unique=True)  # the secret in the reader's Atom feed URL
+    # The sha256 of the secret in the reader's Atom feed URL (migration 16 hashed the keys
+    # stored before it): a leaked database or backup does not open anyone's feed.
+    feed_key_hash = CharField(null=True, unique=True, column_name="feed_key")
     # At most this many papers an issue (migration 11; the DEFAULT fills existing readers).
     issue_size = SmallIntegerField(default=20, constraints=[SQL("DEFAULT 20")])
     # Single-key shortcuts (`/`, `n`, `?`…) on or off (WCAG 2.1.4; migration 17).
@@ -93,13 +95,25 @@ class User(UserMixin, BaseModel):
         """Readers the journal is open to (full access or a running trial), unexecuted."""
         return cls.select().where(cls.full_access | (cls.trial_ends_at > (now or utcnow())))
 
+    @staticmethod
+    def hash_secret(secret):
+        return hashlib.sha256(secret.encode()).hexdigest()
+
     @classmethod
     def by_feed_key(cls, key):
-        return cls.get_or_none(cls.feed_key == key) if key else None
+        return cls.get_or_none(cls.feed_key_hash == cls.hash_secret(key)) if key else None
 
     def reset_feed_key(self):
-        """A new secret for the Atom feed's address; the old address stops working."""
-        self.feed_key = secrets.token_urlsafe(24)
+        """A new secret for the Atom feed's address, returned once (only its hash is kept);
+        the old address stops working."""
+        key = secrets.token_urlsafe(24)
+        self.feed_key_hash = self.hash_secret(key)
+        return key
+
+    def get_id(self):
+        # Flask-Login keeps this in the session cookie and the remember cookie: the key of
+        # one UserSession, so that signing out (deleting the row) ends both cookies.
+        return getattr(self, "session_key", None)
 
     @property
     def library(self):
@@ -111,13 +125,18 @@ class User(UserMixin, BaseModel):
 
 class LoginToken(BaseModel):
     """A single-use sign-in link sent by email. Only a hash of the token is stored, so a
-    leaked database cannot be used to sign in."""
+    leaked database cannot be used to sign in. A link sent by the sign-up form carries the
+    name typed (and, for a new address, the password hash): the account is made only when
+    its owner follows the link, so nobody can claim an address that is not theirs; a trial
+    link carries neither (migration 16)."""
 
     token_hash = CharField(unique=True)
     email = CharField()
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
     used_at = DateTimeField(null=True)
+    display_name = CharField(null=True)
+    password_hash = CharField(null=True)
 
     LIFETIME = datetime.timedelta(hours=24)
     PRIVACY = Privacy(
@@ -137,18 +156,34 @@ class LoginToken(BaseModel):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, email, now=None):
+    def issue(cls, email, now=None, display_name=None, password_hash=None):
         """A new token for `email` (returned once, never stored as such)."""
         token = secrets.token_urlsafe(32)
         now = now or utcnow()
         cls.create(token_hash=cls._hash(token), email=User.normalise_email(email),
-                   created_at=now, expires_at=now + cls.LIFETIME)  # fmt: skip
+                   created_at=now, expires_at=now + cls.LIFETIME, display_name=display_name,
+                   password_hash=password_hash)  # fmt: skip
         return token
 
     @classmethod
+    def usable(cls, token, now=None):
+        """Whether the token would sign in now (unknown, used and expired ones would not);
+        reads only, so a mail scanner fetching the link uses nothing up."""
+        return (
+            cls.select()
+            .where(
+                (cls.token_hash == cls._hash(token))
+                & cls.used_at.is_null()
+                & (cls.expires_at > (now or utcnow()))
+            )
+            .exists()
+        )
+
+    @classmethod
     def redeem(cls, token, now=None):
-        """The email the token was sent to, marking it used; None if unknown, used or expired.
-        One conditional UPDATE, so two clicks racing cannot both succeed."""
+        """The token's row (email, and a sign-up's name and password hash), marking it used;
+        None if unknown, used or expired. One conditional UPDATE, so two clicks racing cannot
+        both succeed."""
         now = now or utcnow()
         claimed = (
             cls.update(used_at=now)
@@ -161,7 +196,64 @@ class LoginToken(BaseModel):
         )
         if not claimed:
             return None
-        return cls.get(cls.token_hash == cls._hash(token)).email
+        return cls.get(cls.token_hash == cls._hash(token))
+
+
+class UserSession(BaseModel):
+    """One signed-in browser. The cookies carry only a random key; the row holds its hash.
+    Signing out deletes the row, so a copied `session` or `remember_token` cookie stops
+    working; "sign out everywhere" deletes all of a reader's rows (migration 16)."""
+
+    key_hash = CharField(unique=True)
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+
+    # As long as the remember-me cookie lasts (REMEMBER_COOKIE_DURATION, views/security.py).
+    LIFETIME = datetime.timedelta(days=30)
+    PRIVACY = Privacy(
+        "Signed-in browsers",
+        "One row for each browser you are signed in on: when you signed in there and when that "
+        "ends (30 days at most); the cookie's key only as a hash.",
+        "Nobody: it is there so that signing out, or signing out everywhere, ends the session.",
+    )
+
+    @classmethod
+    def start(cls, user, now=None):
+        """A new session for `user`: sets `user.session_key` (what Flask-Login stores). The
+        reader's expired sessions go at the same time, so the table holds live ones only."""
+        key = secrets.token_urlsafe(32)
+        now = now or utcnow()
+        cls.delete().where((cls.user == user) & (cls.expires_at <= now)).execute()
+        cls.create(key_hash=User.hash_secret(key), user=user, created_at=now,
+                   expires_at=now + cls.LIFETIME)  # fmt: skip
+        user.session_key = key
+        return key
+
+    @classmethod
+    def reader(cls, key, now=None):
+        """The User whose live session `key` is, or None: one query."""
+        if not key:
+            return None
+        user = (
+            User.select()
+            .join(cls)
+            .where((cls.key_hash == User.hash_secret(key)) & (cls.expires_at > (now or utcnow())))
+            .first()
+        )
+        if user is not None:
+            user.session_key = key
+        return user
+
+    @classmethod
+    def end(cls, key):
+        """Sign one browser out (a key that is gone already is fine)."""
+        cls.delete().where(cls.key_hash == User.hash_secret(key or "")).execute()
+
+    @classmethod
+    def end_all(cls, user):
+        """Sign `user` out of every browser; returns how many sessions ended."""
+        return cls.delete().where(cls.user == user).execute()
 
 
 class Note(BaseModel):

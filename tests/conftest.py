@@ -319,3 +319,21 @@ def efetch_server():
     server.shutdown()
     thread.join()
     server.server_close()
+
+
+@pytest.fixture
+def smtp(app, smtp_server):
+    """The app sends its mail to the test SMTP server."""
+    app.config.update(smtp_server.config)
+    return smtp_server
+
+
+def use_link(client, token):
+    """Follow an emailed sign-in link (a token, or a path) as a person does: open it, press
+    its one button. Returns the button's answer (or the page's, when the link is dead)."""
+    opened = client.get(token if token.startswith("/") else f"/auth/{token}")
+    if opened.status_code != 200:
+        return opened
+    form = soup(opened).select_one("#confirm-link form")
+    data = {field["name"]: field.get("value", "") for field in form.select("input[name]")}
+    return client.post(form["action"], data=data)

@@ -1,10 +1,15 @@
 """A real SMTP server for the tests (aiosmtpd on localhost), as a fixture every test module
 can use: `smtp_server` keeps what Pearl sends; its `config` points an app at it."""
 
+import email
+import email.policy
+import re
 import socket
 
 import pytest
 from aiosmtpd.controller import Controller
+
+LINK = re.compile(r"http://localhost/auth/([\w-]+)")
 
 
 class Inbox:
@@ -16,6 +21,19 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         self.messages.append(envelope)
         return "250 OK"
+
+    def texts(self):
+        """The messages' bodies as a mail client shows them (quoted-printable decoded)."""
+        return [email.message_from_bytes(m.content, policy=email.policy.default).get_content()
+                for m in self.messages]  # fmt: skip
+
+    def links(self):
+        """The sign-in tokens in the messages, in order."""
+        return [LINK.search(text).group(1) for text in self.texts()]
+
+    def paths(self):
+        """The sign-in links in the messages as paths (with their ?next=)."""
+        return [re.search(r"http://localhost(/auth/\S+)", text).group(1) for text in self.texts()]
 
 
 def free_port():

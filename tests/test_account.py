@@ -77,8 +77,8 @@ def test_the_header_links_the_account_and_the_page_reads_in_three_queries(client
     assert page.find("h1").text == "Your account"
     assert page.find(id="password-heading").text == "Change your password"
     assert page.find(id="account-current-password") is not None
-    # Where the signin branch's "Sign out everywhere" goes.
-    assert page.find(id="sign-out-everywhere-slot") is not None
+    # Sign out everywhere (tests/test_security.py ends the sessions).
+    assert page.find(id="sign-out-everywhere")["action"] == "/account/sign-out-everywhere"
     for export in ("account-export-notes-json", "account-export-starred-ris"):
         assert page.find(id=export)["href"] in ("/my/notes.json", "/starred.ris")
 

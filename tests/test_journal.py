@@ -18,7 +18,7 @@ import journal
 import models
 from models import Article, Interest, Issue, IssueEntry, Term, User
 from tests.conftest import csrf_token, soup
-from tests.test_trial import Inbox, free_port
+from tests.mailbox import Inbox, free_port
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "journal"
 ADDED = datetime.datetime(2026, 11, 20, 8, 0)  # when the demo papers "arrived" (a Friday)
@@ -734,7 +734,10 @@ def test_atom_feed_with_a_resettable_key(reader, client):
     assert soup(client.get("/journal/settings")).select_one("#feed-url") is None
     fragment = soup(hx(client, "post", "/journal/feed-key"))
     url = fragment.select_one("#feed-url")["value"]
-    assert re.fullmatch(r"http://localhost/journal\.atom\?key=[\w-]{32}", url)
+    assert re.fullmatch(r"http://localhost/journal/feed/[\w-]{32}\.atom", url)
+    # Shown once: the page opened later cannot show it (only its hash is kept).
+    later = soup(client.get("/journal/settings"))
+    assert later.select_one("#feed-url") is None and later.select_one("#feed-made") is not None
     response = client.get(url.removeprefix("http://localhost"))
     assert response.status_code == 200
     assert response.mimetype == "application/atom+xml"
@@ -757,7 +760,7 @@ def test_atom_feed_with_a_resettable_key(reader, client):
 
 def test_feed_after_the_trial_says_it_has_ended(reader, client):
     User.update(full_access=False, trial_ends_at=datetime.datetime(2026, 11, 1),
-                feed_key="k" * 32).execute()  # fmt: skip
+                feed_key_hash=User.hash_secret("k" * 32)).execute()  # fmt: skip
     feed = ET.fromstring(client.get("/journal.atom?key=" + "k" * 32).data)
     titles = [e.text for e in feed.iter("{http://www.w3.org/2005/Atom}title")]
     assert titles == ["The Medical Journal of You", "Your trial has ended"]
@@ -898,8 +901,8 @@ def test_autocomplete_queries(reader, client, queries):
 def test_queries_for_the_feed_and_the_sample(reader, client, queries):
     with at(THURSDAY):
         client.get("/journal")
-    hx(client, "post", "/journal/feed-key")
-    key = User.get_by_id(reader.id).feed_key
+    url = soup(hx(client, "post", "/journal/feed-key")).select_one("#feed-url")["value"]
+    key = url.removeprefix("http://localhost/journal/feed/").removesuffix(".atom")
     client.get("/logout")
     anonymous = client.application.test_client()
     queries.clear()
@@ -943,7 +946,7 @@ def test_migration_4_adds_the_journal_to_a_database_made_before_it(papers):
                    "VALUES ('old@example.org', 'Old', '2026-01-01 00:00:00', FALSE)")  # fmt: skip
     assert models.migrate() == [4, 15]
     old = User.by_email("old@example.org")
-    assert (old.issue_frequency, old.email_issues, old.feed_key) == ("weekly", False, None)
+    assert (old.issue_frequency, old.email_issues, old.feed_key_hash) == ("weekly", False, None)
     assert models.migrate() == []
     assert any(i.unique for i in db.get_indexes("user") if i.columns == ["feed_key"])
 

@@ -5,55 +5,13 @@ and the admin CLI."""
 import datetime
 import re
 import shutil
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 
 import models
-from tests.conftest import csrf_token, make_app, soup
+from tests.conftest import csrf_token, make_app, soup, use_link
 
 START = datetime.datetime(2026, 11, 24, 9, 0, tzinfo=datetime.UTC)
-LINK = re.compile(r"http://localhost/auth/([\w-]+)")
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it is sent."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append(envelope)
-        return "250 OK"
-
-    def links(self):
-        return [LINK.search(m.content.decode()).group(1) for m in self.messages]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on localhost, keeping what it receives."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.config = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": controller.port,
-                    "MAIL_SENDER": "Pearl <pearl@example.org>"}  # fmt: skip
-    yield inbox
-    controller.stop()
-
-
-@pytest.fixture
-def smtp(app, smtp_server):
-    """The app sends its mail to the test SMTP server."""
-    app.config.update(smtp_server.config)
-    return smtp_server
 
 
 @pytest.fixture
@@ -124,7 +82,7 @@ def test_new_and_known_addresses_get_identical_responses(client, auth, smtp):
 def test_magic_link_signs_in_creates_the_account_and_starts_the_trial(app, client, smtp):
     ask(client, "first@example.org")
     [token] = smtp.links()
-    response = client.get(f"/auth/{token}")
+    response = use_link(client, token)
     assert response.status_code == 303
     home = soup(client.get("/"))
     assert home.select_one(".signed-in").text == "Signed in as first"
@@ -139,9 +97,9 @@ def test_magic_link_signs_in_creates_the_account_and_starts_the_trial(app, clien
 def test_link_works_once(client, smtp):
     ask(client, "once@example.org")
     [token] = smtp.links()
-    assert client.get(f"/auth/{token}").status_code == 303
+    assert use_link(client, token).status_code == 303
     client.post("/logout", data={"csrf_token": csrf_token(client)})
-    again = client.get(f"/auth/{token}")
+    again = use_link(client, token)
     assert again.status_code == 410
     assert soup(again).select_one("#trial-email") is not None  # ask for a new one right there
     assert soup(client.get("/")).select_one(".signed-in") is None
@@ -153,7 +111,7 @@ def test_link_expires_after_24_hours(client, smtp, clock, hours, works):
     ask(client, "later@example.org")
     [token] = smtp.links()
     clock.shift(datetime.timedelta(hours=hours))
-    assert client.get(f"/auth/{token}").status_code == (303 if works else 410)
+    assert use_link(client, token).status_code == (303 if works else 410)
 
 
 def test_unknown_token_is_refused(client):
@@ -167,7 +125,7 @@ def test_known_reader_keeps_their_trial_end(app, client, auth, smtp):
         models.User.update(trial_ends_at=ends).where(models.User.id == user.id).execute()
     ask(client, "known@example.org")
     [token] = smtp.links()
-    client.get(f"/auth/{token}")
+    use_link(client, token)
     with app.app_context():
         assert models.User.by_email("known@example.org").trial_ends_at == ends
 
@@ -185,7 +143,7 @@ def test_known_reader_keeps_their_trial_end(app, client, auth, smtp):
 def test_trial_days_on_day_0_20_21_22(client, smtp, clock, day, shown):
     ask(client, "clock@example.org")
     [token] = smtp.links()
-    client.get(f"/auth/{token}")
+    use_link(client, token)
     clock.shift(datetime.timedelta(days=day))
     page = soup(client.get("/articles/24997269"))
     assert shown in page.select_one("#trial").text

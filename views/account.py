@@ -5,7 +5,7 @@ Every form is a plain form that redirects (303) on success and comes back with t
 next to the field (422) otherwise."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
+from flask_login import logout_user
 
 import mail
 import privacy
@@ -22,13 +22,15 @@ from accounts import (
     rename,
     set_password,
 )
-from models import User
+from models import User, UserSession, db
+from views.auth import sign_in
+from views.limits import client_and_address, limiter
 from views.shelf import reader
-from views.trial import limiter
 
 bp = Blueprint("account", __name__)
 
-# Each form that sends mail is limited per client and per address, as the trial's form is.
+# Each form that sends mail is limited per client, and per address from each client, as the
+# trial's form is: a stranger asking for links to someone's address never uses up the owner's.
 PER_CLIENT = "10 per hour"
 PER_ADDRESS = "3 per hour"
 
@@ -37,10 +39,6 @@ RESET_SENT = (
     "If {email} has an account here, we sent it a link to choose a new password. "
     f"The link works once, for {RESET_LINK_HOURS} hours."
 )
-
-
-def _address_key():
-    return "account-address:" + User.normalise_email(request.form.get("email"))
 
 
 def _show(status=200, errors=None, form=None):
@@ -85,7 +83,7 @@ def update_password():
 
 @bp.post("/account/email")
 @limiter.limit(PER_CLIENT)
-@limiter.limit(PER_ADDRESS, key_func=_address_key)
+@limiter.limit(PER_ADDRESS, key_func=client_and_address("account-email"))
 def update_email():
     """Send a confirmation link to the new address; the address changes when it is opened."""
     user = reader()
@@ -121,7 +119,7 @@ def confirm_email(token):
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(PER_CLIENT, methods=["POST"])
-@limiter.limit(PER_ADDRESS, key_func=_address_key, methods=["POST"])
+@limiter.limit(PER_ADDRESS, key_func=client_and_address("account"), methods=["POST"])
 def forgot_password():
     """Ask for a link to choose a new password; the answer is the same for every address."""
     if request.method == "GET":
@@ -149,7 +147,10 @@ def reset_password(token):
         set_password(user, request.form.get("new_password"))
     except AccountError as error:
         return render_template("account/reset.html", token=token, errors=error.errors), 422
-    login_user(user)
+    # Whoever knew the old password is signed out everywhere; this browser signs in afresh.
+    with db.atomic():
+        UserSession.end_all(user)
+    sign_in(user)
     flash("Your new password is set, and you are signed in.")
     return redirect(url_for("account.show"), 303)
 

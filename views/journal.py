@@ -23,6 +23,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user
@@ -416,7 +417,7 @@ def settings():
     reader = _reader()
     form = _settings_form(reader)
     if request.method == "GET":
-        return _settings_page(form)
+        return _settings_page(form, feed_key=session.pop("new_feed_key", None))
     form = {"frequency": request.form.get("frequency", ""),
             "issue_size": request.form.get("issue_size", str(reader.issue_size)),
             "email_issues": request.form.get("email_issues") == "1"}  # fmt: skip
@@ -472,22 +473,27 @@ def reset_feedback():
 def reset_feed_key():
     """A new secret feed address; the old one stops working at once."""
     reader = _reader()
-    had_one = bool(reader.feed_key)
-    reader.reset_feed_key()
+    had_one = bool(reader.feed_key_hash)
+    key = reader.reset_feed_key()
     with db.atomic():
-        reader.save(only=[User.feed_key])
+        reader.save(only=[User.feed_key_hash])
+    # Only the key's hash is stored, so the address is shown this once (the page without
+    # JavaScript gets it through the session, for the settings page it is sent to).
     if wants_fragment():
         form = _settings_form(reader)
         notice = "New feed address made: the old one no longer works." if had_one else None
-        return _settings_page(form, notice=notice, focus="feed")
+        return _settings_page(form, notice=notice, focus="feed", feed_key=key)
+    session["new_feed_key"] = key
     return redirect(url_for("journal.settings", _anchor="feed"), 303)
 
 
 @bp.get("/journal.atom")
-def feed():
-    """The reader's issues as an Atom feed; the secret `key` in the address stands for
-    signing in (feed readers cannot)."""
-    reader = User.by_feed_key(request.args.get("key", ""))
+@bp.get("/journal/feed/<key>.atom")
+def feed(key=None):
+    """The reader's issues as an Atom feed; the secret key in the address (its path, or
+    `?key=` as first made) stands for signing in (feed readers cannot)."""
+    key = key or request.args.get("key", "")
+    reader = User.by_feed_key(key)
     if reader is None:
         abort(404, description="There is no feed at this address. It may have been reset.")
     if reader.has_journal:
@@ -496,9 +502,12 @@ def feed():
     else:
         issues, entries = [], []
     by_issue = {key: list(group) for key, group in groupby(entries, lambda e: e.issue_id)}
-    body = render_template("journal/feed.xml", reader=reader, issues=issues, by_issue=by_issue,
+    body = render_template("journal/feed.xml", reader=reader, feed_key=key, issues=issues,
+                           by_issue=by_issue,
                            sections=journal.sections, updated=_updated(issues, reader))  # fmt: skip
-    return Response(body, mimetype="application/atom+xml")
+    # A feed holds a reader's issues: no shared cache may keep it.
+    return Response(body, mimetype="application/atom+xml",
+                    headers={"Cache-Control": "private, no-store"})  # fmt: skip
 
 
 def _updated(issues, reader):

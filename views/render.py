@@ -1,12 +1,16 @@
 """One place decides page or fragment: an htmx request (not a history restore) gets the
 named block of the page template, everything else gets the whole page."""
 
+import unicodedata
+from urllib.parse import urlsplit
+
 from flask import abort, render_template, request
 from flask_htmx import HTMX
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
+from werkzeug.urls import iri_to_uri
 
 from markup import record_html
 from models import html_to_text, utcnow
@@ -76,10 +80,25 @@ def record_markup(fragment):
 
 
 def safe_next(target, default="/"):
-    """`target` when it is a path on this site, else `default`: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """`target` when it is a path on this site, else `default`: never an open redirect.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, and
+    werkzeug's own IRI handling strips some of them too, so `next=/%09/evil.example` would leave as
+    `//evil.example` (another host). Any whitespace, control character or backslash is
+    refused outright; what is left must still be a bare path once werkzeug has normalised it
+    (no scheme, no host), which is what the Location header will carry."""
+    if not target or "\\" in target or any(_unsafe_character(c) for c in target):
+        return default
+    for form in (target, iri_to_uri(target)):
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc or not form.startswith("/") or form.startswith("//"):
+            return default
+    return target
+
+
+def _unsafe_character(character):
+    # Cc/Cf/Zs/Zl/Zp and the rest of C and Z: tabs, CR/LF, NUL, bidi marks, odd spaces.
+    return character.isspace() or unicodedata.category(character)[0] in "CZ"
 
 
 def wants_fragment():

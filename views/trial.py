@@ -1,34 +1,21 @@
 """The free 21-day trial of the Medical Journal of You: one email field that sends a sign-in
 link. The answer is the same whether or not the address has an account, and requests are
-rate-limited per address and per client."""
-
-import math
-import time
+rate-limited per client, and per address from each client: a stranger asking for links to
+someone's address uses up only their own allowance, never the owner's."""
 
 from flask import Blueprint, request, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 import mail
 from accounts import check_email
-from models import LoginToken, User, db
+from models import LoginToken, db
+from views.limits import client_and_address, limiter, wait_text
 from views.render import page
 
 bp = Blueprint("trial", __name__)
-limiter = Limiter(get_remote_address, storage_uri="memory://")
 
 PER_CLIENT = "10 per hour"
 PER_ADDRESS = "3 per hour"
-
-
-def init_app(app):
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
-    limiter.init_app(app)
-
-
-def _address_key():
-    return "trial-address:" + User.normalise_email(request.form.get("email"))
 
 
 @bp.app_context_processor
@@ -41,7 +28,7 @@ def _trial_state():
 
 @bp.post("/trial")
 @limiter.limit(PER_CLIENT)
-@limiter.limit(PER_ADDRESS, key_func=_address_key)
+@limiter.limit(PER_ADDRESS, key_func=client_and_address("trial"))
 def start():
     """Send a sign-in link that starts the trial; the form swaps for "Check your inbox"."""
     typed = request.form.get("email", "").strip()
@@ -58,10 +45,7 @@ def start():
 @bp.errorhandler(429)
 def too_many(error):
     """Rate limited: the form again, saying when to try."""
-    reset_at = limiter.current_limit.reset_at if limiter.current_limit else time.time() + 3600
-    minutes = max(1, math.ceil((reset_at - time.time()) / 60))
-    wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
-    message = f"Too many requests for a sign-in link. Try again in {wait}."
+    message = f"Too many requests for a sign-in link. Try again in {wait_text()}."
     typed = request.form.get("email", "").strip()
     return page("trial/form_page.html", "trial", 429, email=typed, error=message)
 
