@@ -29,7 +29,7 @@ from .base import (
     html_without_math,
     utcnow,
 )
-from .engine import database_problem, open_database, relax_durability
+from .engine import close_all, database_problem, open_database, relax_durability
 from .migrations import MIGRATIONS, Migration, migrate
 from .notices import NATURES, NOTICE_LINKS, NOTICE_TYPES, RETRACTED_TYPE, SOURCE_DATE, Notice
 from .papers import (
@@ -110,6 +110,7 @@ __all__ = [
     "json_corner",
     "migrate",
     "open_database",
+    "close_all",
     "relax_durability",
     "search_index",
     "utcnow",

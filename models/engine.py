@@ -52,3 +52,11 @@ def database_problem(error):
             "seconds; try again"
         )
     return f"the database refused the change ({text})"
+
+
+def close_all():
+    """Close every connection this process holds to the database, a pool's idle ones too:
+    copying or dropping a PostgreSQL database needs nobody connected to it."""
+    database = db.obj
+    if database is not None:
+        (getattr(database, "close_all", None) or database.close)()

@@ -6,7 +6,8 @@ import functools
 import json
 import re
 
-from peewee import SQL, NodeList, PostgresqlDatabase
+from peewee import SQL, NodeList
+from playhouse.pool import PooledPostgresqlDatabase
 
 import search_query
 
@@ -29,12 +30,20 @@ def _pyformat(sql):
     return _QUOTED_OR_MARK.sub(swap, sql)
 
 
-class PearlPostgresqlDatabase(PostgresqlDatabase):
+class PearlPostgresqlDatabase(PooledPostgresqlDatabase):
     """PostgreSQL as Pearl uses it. The hand-written SQL of the models is written once, with
     SQLite's `?` placeholders; statements that carry them are translated here (peewee's own
     statements already use `%s` and pass through). `atomic("IMMEDIATE")` is SQLite's lock
     type: PostgreSQL's row locks need nothing up front. Tables SQLite keeps WITHOUT ROWID are
-    plain tables here."""
+    plain tables here.
+
+    Connections are pooled (peewee's pool): each request takes one and gives it back when it
+    closes. Opening a PostgreSQL connection per request cost more than serving the page."""
+
+    def __init__(self, database, **options):
+        options.setdefault("max_connections", 32)  # per process: gunicorn's threads and more
+        options.setdefault("stale_timeout", 300)  # seconds an idle connection is kept
+        super().__init__(database, **options)
 
     def execute_sql(self, sql, params=None):
         if params and "?" in sql and "%s" not in sql:
