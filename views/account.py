@@ -69,7 +69,8 @@ def update_name():
 
 @bp.post("/account/password")
 def update_password():
-    """Set a password (readers who joined by emailed link have none) or change it."""
+    """Set a password (readers who joined by emailed link have none) or change it; every
+    other browser signed in as the reader is signed out."""
     user = reader()
     had_one = bool(user.password_hash)
     try:
@@ -108,7 +109,7 @@ def update_email():
 @bp.route("/account/email/<token>", methods=["GET", "POST"])
 def confirm_email(token):
     """The emailed link: a page with one button (mail scanners open links; only a person
-    presses it), which changes the address."""
+    presses it), which changes the address and ends the reader's other sessions."""
     if request.method == "GET":
         return render_template("account/confirm_email.html", token=token)
     try:
