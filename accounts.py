@@ -173,6 +173,14 @@ def password_reset_token(user):
     return _signer("reset").dumps({"id": user.id, "f": _fingerprint(user)})
 
 
+def reset_request(email):
+    """(reader, token) for a "forgot password" request for `email` (in normal form). With no
+    account the reader is None and a token is made all the same (it names nobody and is
+    thrown away): both answers do the same work, so their time does not tell them apart."""
+    user = User.by_email(email)
+    return user, password_reset_token(user or User(email=email))
+
+
 def reader_for_reset(token):
     """The reader a reset token is for, or None when it is unknown, expired or used."""
     try:

@@ -202,7 +202,8 @@ class LoginToken(BaseModel):
 class UserSession(BaseModel):
     """One signed-in browser. The cookies carry only a random key; the row holds its hash.
     Signing out deletes the row, so a copied `session` or `remember_token` cookie stops
-    working; "sign out everywhere" deletes all of a reader's rows (migration 16)."""
+    working; "sign out everywhere", a new password and a new address delete all of a reader's
+    rows (migration 16)."""
 
     key_hash = CharField(unique=True)
     user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")

@@ -247,6 +247,93 @@ def test_sign_up_takes_as_long_for_a_known_address(app, client, auth, smtp):
     assert max(times.values()) / min(times.values()) < 2, times
 
 
+def differ_by_time(times, within):
+    """Whether the slowest median is more than `within` times the fastest."""
+    return max(times.values()) / min(times.values()) >= within
+
+
+# Requests that send one message and hash nothing take a few ms: a message sent for one
+# address and not the other (a real SMTP exchange, ~2-3 ms) doubled the time (ratios 2.1-2.3
+# measured before the fix). Equal work measures 0.9-1.2.
+MAIL_RATIO = 1.5
+
+
+def test_forgot_password_takes_as_long_and_says_the_same_for_any_address(app, client, auth, smtp):
+    auth.create(email="known@example.org")
+    token = csrf_token(client, "/password/forgot")
+
+    def ask(email):
+        return lambda: client.post("/password/forgot", data={"csrf_token": token, "email": email})
+
+    known, nobody = ask("known@example.org")(), ask("nobody@example.org")()
+    assert known.status_code == nobody.status_code == 200
+    assert "known@example.org" in known.get_data(as_text=True)
+    assert page_text(known, "known@example.org") == page_text(nobody, "nobody@example.org")
+    # One message each: a reset link for the account, a note that there is none otherwise.
+    assert [m.rcpt_tos for m in smtp.messages] == [["known@example.org"], ["nobody@example.org"]]
+    to_known, to_nobody = smtp.texts()
+    assert "/password/reset/" in to_known and "no account" not in to_known
+    assert "/password/reset/" not in to_nobody and "no account here" in to_nobody
+    assert "http://localhost/signup" in to_nobody
+    times = median_seconds({"known": ask("known@example.org"),
+                            "nobody": ask("nobody@example.org")}, rounds=15)  # fmt: skip
+    assert not differ_by_time(times, MAIL_RATIO), times
+
+
+def test_forgot_password_refuses_what_is_not_an_address_and_keeps_it(client, smtp):
+    token = csrf_token(client, "/password/forgot")
+    answer = client.post("/password/forgot", data={"csrf_token": token, "email": "not-an-address"})
+    assert answer.status_code == 422
+    page = soup(answer)
+    assert "does not look right" in page.select_one("#forgot-email-error").text
+    assert page.select_one("#forgot-email")["value"] == "not-an-address"
+    assert smtp.messages == []
+
+
+def test_an_address_change_takes_as_long_whether_or_not_the_address_is_taken(
+    app, client, auth, smtp
+):
+    auth.create(email="taken@example.org", name="Someone Else")
+    auth.create()
+    auth.login()
+    token = csrf_token(client, "/account")
+
+    def move_to(email):
+        return lambda: client.post("/account/email", data={"csrf_token": token, "email": email})
+
+    answers, flashes = {}, {}
+    for email in ("taken@example.org", "free@example.org"):
+        answers[email] = move_to(email)()
+        flash = soup(client.get("/account")).select_one(".flash").text
+        flashes[email] = flash.replace(email, "EMAIL")
+    taken, free = answers.values()
+    assert taken.status_code == free.status_code == 303
+    assert taken.headers["Location"] == free.headers["Location"] == "/account"
+    assert page_text(taken, "taken@example.org") == page_text(free, "free@example.org")
+    assert flashes["taken@example.org"] == flashes["free@example.org"]
+    # One message each way: the owner of the taken address is told, the free one confirms.
+    assert [m.rcpt_tos for m in smtp.messages] == [["taken@example.org"], ["free@example.org"]]
+    times = median_seconds({"taken": move_to("taken@example.org"),
+                            "free": move_to("free@example.org")}, rounds=15)  # fmt: skip
+    assert not differ_by_time(times, MAIL_RATIO), times
+
+
+def test_the_trial_takes_as_long_and_says_the_same_for_any_address(app, client, auth, smtp):
+    auth.create(email="known@example.org")
+    token = csrf_token(client)
+
+    def ask(email):
+        return lambda: client.post("/trial", data={"csrf_token": token, "email": email})
+
+    known, nobody = ask("known@example.org")(), ask("nobody@example.org")()
+    assert known.status_code == nobody.status_code == 200
+    assert page_text(known, "known@example.org") == page_text(nobody, "nobody@example.org")
+    assert [m.rcpt_tos for m in smtp.messages] == [["known@example.org"], ["nobody@example.org"]]
+    times = median_seconds({"known": ask("known@example.org"),
+                            "nobody": ask("nobody@example.org")}, rounds=15)  # fmt: skip
+    assert not differ_by_time(times, MAIL_RATIO), times
+
+
 # --- 3. rate limits ---
 
 
@@ -431,6 +518,119 @@ def test_a_password_reset_ends_every_other_session(app, client, auth, smtp):
     assert signed_in_name(client) == "Signed in as Dr Reader"  # a session on the server
     assert signed_in_name(elsewhere) is None
     assert models.UserSession.select().count() == 1
+
+
+def sign_in_elsewhere(app, email="reader@example.org", password=PASSWORD):
+    """Another browser, signed in with remember-me; returns it and copies of its two cookies
+    (as a thief who copied them would hold them)."""
+    other = app.test_client()
+    token = csrf_token(other, "/login")
+    other.post("/login", data={"csrf_token": token, "email": email, "password": password,
+                               "remember": "1"})  # fmt: skip
+    return other, other.get_cookie("session").value, other.get_cookie("remember_token").value
+
+
+def with_cookie(app, name, value):
+    """Who a fresh browser holding only this one cookie is signed in as."""
+    fresh = app.test_client()
+    fresh.set_cookie(name, value)
+    return signed_in_name(fresh)
+
+
+def assert_only_this_browser_stays(app, client, other, copied_session, copied_remember):
+    assert signed_in_name(client) == "Signed in as Dr Reader"
+    assert client.get("/account").status_code == 200
+    assert signed_in_name(other) is None
+    assert with_cookie(app, "session", copied_session) is None
+    assert with_cookie(app, "remember_token", copied_remember) is None
+    assert models.UserSession.select().count() == 1
+
+
+def test_changing_the_password_ends_every_other_session(app, client, auth):
+    auth.create()
+    auth.login(remember="1")
+    own_session = client.get_cookie("session").value
+    own_remember = client.get_cookie("remember_token").value
+    other, copied_session, copied_remember = sign_in_elsewhere(app)
+    assert with_cookie(app, "session", copied_session) == "Signed in as Dr Reader"
+    assert with_cookie(app, "remember_token", copied_remember) == "Signed in as Dr Reader"
+    data = {"csrf_token": csrf_token(client, "/account"), "current_password": PASSWORD,
+            "new_password": "a brand new password"}  # fmt: skip
+    changed = client.post("/account/password", data=data)
+    assert changed.status_code == 303
+    flash = soup(client.get(changed.headers["Location"])).select_one(".flash").text
+    assert "signed out everywhere else" in flash
+    assert_only_this_browser_stays(app, client, other, copied_session, copied_remember)
+    # This browser is in a fresh session: its cookies from before the change are dead too,
+    # and it is still remembered (a new remember-me cookie names the new session).
+    assert with_cookie(app, "session", own_session) is None
+    assert with_cookie(app, "remember_token", own_remember) is None
+    assert with_cookie(app, "remember_token", client.get_cookie("remember_token").value) == (
+        "Signed in as Dr Reader"
+    )
+
+
+def test_setting_a_first_password_ends_every_other_session(app, client, smtp):
+    def trial_link(browser):
+        browser.post(
+            "/trial", data={"csrf_token": csrf_token(browser), "email": "reader@example.org"}
+        )
+        return use_link(browser, smtp.links()[-1])
+
+    trial_link(client)
+    other = app.test_client()
+    trial_link(other)  # a trial link signs in with remember-me
+    copied_session = other.get_cookie("session").value
+    copied_remember = other.get_cookie("remember_token").value
+    assert signed_in_name(other) is not None
+    with app.app_context():
+        models.User.update(display_name="Dr Reader").execute()
+    token = csrf_token(client, "/account")
+    data = {"csrf_token": token, "new_password": "my first password"}
+    assert client.post("/account/password", data=data).status_code == 303
+    assert_only_this_browser_stays(app, client, other, copied_session, copied_remember)
+
+
+def test_a_refused_password_change_ends_no_session(app, client, auth):
+    auth.create()
+    auth.login()
+    other, _, _ = sign_in_elsewhere(app)
+    data = {"csrf_token": csrf_token(client, "/account"), "current_password": "not it",
+            "new_password": "a brand new password"}  # fmt: skip
+    assert client.post("/account/password", data=data).status_code == 422
+    assert signed_in_name(other) == signed_in_name(client) == "Signed in as Dr Reader"
+
+
+def confirm_link(client, smtp):
+    [path] = [re.search(r"http://localhost(/account/email/\S+)", text).group(1)
+              for text in smtp.texts()]  # fmt: skip
+    token = soup(client.get(path)).find(attrs={"name": "csrf_token"})["value"]
+    return client.post(path, data={"csrf_token": token})
+
+
+def test_confirming_a_new_address_ends_every_other_session(app, client, auth, smtp):
+    auth.create()
+    auth.login()
+    other, copied_session, copied_remember = sign_in_elsewhere(app)
+    data = {"csrf_token": csrf_token(client, "/account"), "email": "new@example.org"}
+    client.post("/account/email", data=data)
+    assert signed_in_name(other) == "Signed in as Dr Reader"  # nothing ends before the link
+    assert confirm_link(client, smtp).status_code == 303
+    flash = soup(client.get("/account")).select_one(".flash").text
+    assert "now new@example.org" in flash and "signed out everywhere else" in flash
+    assert_only_this_browser_stays(app, client, other, copied_session, copied_remember)
+
+
+def test_an_address_confirmed_from_another_browser_ends_every_session(app, client, auth, smtp):
+    auth.create()
+    auth.login()
+    data = {"csrf_token": csrf_token(client, "/account"), "email": "new@example.org"}
+    client.post("/account/email", data=data)
+    phone = app.test_client()  # the mail opened on a phone, signed in nowhere
+    assert confirm_link(phone, smtp).status_code == 303
+    assert signed_in_name(phone) is None and signed_in_name(client) is None
+    assert models.UserSession.select().count() == 0
+    assert auth.login(email="new@example.org").status_code == 303
 
 
 def test_sign_out_everywhere_needs_a_signed_in_reader(client):

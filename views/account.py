@@ -5,7 +5,7 @@ Every form is a plain form that redirects (303) on success and comes back with t
 next to the field (422) otherwise."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import logout_user
+from flask_login import current_user, logout_user
 
 import mail
 import privacy
@@ -14,16 +14,17 @@ from accounts import (
     RESET_LINK_HOURS,
     AccountError,
     change_password,
+    check_email,
     confirm_email_change,
     delete_account,
     email_change_token,
-    password_reset_token,
     reader_for_reset,
     rename,
+    reset_request,
     set_password,
 )
 from models import User, UserSession, db
-from views.auth import sign_in
+from views.auth import sign_in_alone
 from views.limits import client_and_address, limiter
 from views.shelf import reader
 
@@ -36,8 +37,8 @@ PER_ADDRESS = "3 per hour"
 
 # Said whether or not the address has an account, so the form tells no one which do.
 RESET_SENT = (
-    "If {email} has an account here, we sent it a link to choose a new password. "
-    f"The link works once, for {RESET_LINK_HOURS} hours."
+    "We sent a message to {email}. If it has an account here, the message holds a link to "
+    f"choose a new password; the link works once, for {RESET_LINK_HOURS} hours."
 )
 
 
@@ -68,7 +69,8 @@ def update_name():
 
 @bp.post("/account/password")
 def update_password():
-    """Set a password (readers who joined by emailed link have none) or change it."""
+    """Set a password (readers who joined by emailed link have none) or change it; every
+    other browser signed in as the reader is signed out."""
     user = reader()
     had_one = bool(user.password_hash)
     try:
@@ -77,7 +79,10 @@ def update_password():
         )
     except AccountError as error:
         return _show(422, error.errors)
-    flash("Your password is changed." if had_one else "Your password is set.")
+    # Whoever knew the old password (or holds a copied cookie) is signed out everywhere.
+    sign_in_alone(user)
+    ended = "; you are signed out everywhere else"
+    flash(("Your password is changed" if had_one else "Your password is set") + ended + ".")
     return redirect(url_for("account.show"), 303)
 
 
@@ -104,7 +109,7 @@ def update_email():
 @bp.route("/account/email/<token>", methods=["GET", "POST"])
 def confirm_email(token):
     """The emailed link: a page with one button (mail scanners open links; only a person
-    presses it), which changes the address."""
+    presses it), which changes the address and ends the reader's other sessions."""
     if request.method == "GET":
         return render_template("account/confirm_email.html", token=token)
     try:
@@ -113,7 +118,14 @@ def confirm_email(token):
         return render_template("account/link_expired.html", reason=error.errors["email"]), 409
     if user is None:
         return render_template("account/link_expired.html"), 410
-    flash(f"Your address is now {user.email}.")
+    # The address is a credential (sign-in and reset links go to it): whoever signed in
+    # through the old one is signed out. This browser stays signed in if it was.
+    if current_user.is_authenticated and current_user.id == user.id:
+        sign_in_alone(user)
+    else:
+        with db.atomic():
+            UserSession.end_all(user)
+    flash(f"Your address is now {user.email}; you are signed out everywhere else.")
     return redirect(url_for("account.show"), 303)
 
 
@@ -121,17 +133,21 @@ def confirm_email(token):
 @limiter.limit(PER_CLIENT, methods=["POST"])
 @limiter.limit(PER_ADDRESS, key_func=client_and_address("account"), methods=["POST"])
 def forgot_password():
-    """Ask for a link to choose a new password; the answer is the same for every address."""
+    """Ask for a link to choose a new password. Every address gets one message (a link for
+    an account, a note saying there is none otherwise) and the same answer, in the same time."""
     if request.method == "GET":
         return render_template("account/forgot.html", email=request.args.get("email", ""))
-    email = User.normalise_email(request.form.get("email"))
-    user = User.by_email(email) if email else None
+    typed = request.form.get("email", "").strip()
+    email, problem = check_email(typed)
+    if problem:  # says only that the text is not an address, nothing about accounts
+        return render_template("account/forgot.html", email=typed, error=problem), 422
+    user, token = reset_request(email)
+    link = url_for("account.reset_password", token=token, _external=True)
     if user is not None:
-        link = url_for("account.reset_password", token=password_reset_token(user), _external=True)
-        mail.send(user.email, "Choose a new password for Pearl", _reset_message(link))
-    return render_template(
-        "account/forgot.html", sent=RESET_SENT.format(email=email or "that address")
-    )
+        mail.send(email, "Choose a new password for Pearl", _reset_message(link))
+    else:
+        mail.send(email, "Someone asked to reset a password on Pearl", _no_account_message())
+    return render_template("account/forgot.html", sent=RESET_SENT.format(email=email))
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -148,9 +164,7 @@ def reset_password(token):
     except AccountError as error:
         return render_template("account/reset.html", token=token, errors=error.errors), 422
     # Whoever knew the old password is signed out everywhere; this browser signs in afresh.
-    with db.atomic():
-        UserSession.end_all(user)
-    sign_in(user)
+    sign_in_alone(user)
     flash("Your new password is set, and you are signed in.")
     return redirect(url_for("account.show"), 303)
 
@@ -197,6 +211,20 @@ def _taken_message():
         "Hello,\n\n"
         "Someone signed in to Pearl asked to move their account to this address, which already\n"
         "has an account here. Nothing was changed. If it was you, you can sign in with it.\n"
+    )
+
+
+def _no_account_message():
+    # Sent so that an address without an account costs what one with an account does (one
+    # message), as sign-up does for known addresses; only the inbox's owner reads it.
+    return (
+        "Hello,\n\n"
+        "Someone (we hope you) asked to choose a new password for Pearl for this address, but\n"
+        "there is no account here with this address, so nothing was changed. If it was you,\n"
+        "perhaps you signed up with another address. Or start a free 21-day trial of the\n"
+        f"Medical Journal of You at {url_for('articles.index', _external=True)}\n"
+        f"or make an account at {url_for('auth.signup', _external=True)}\n\n"
+        "If you did not ask for this, ignore this message.\n"
     )
 
 

@@ -3,7 +3,7 @@ emailed sign-in links. No answer says whether an address has an account, by its 
 its time; only same-site `next` URLs are followed; every signed-in browser is a row on the
 server (UserSession), so signing out ends it for good."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -53,6 +53,20 @@ def sign_in(user, remember=False):
             UserSession.end(current_user.session_key)
         UserSession.start(user)
     login_user(user, remember=remember)
+
+
+def sign_in_alone(user):
+    """End every session of `user`, in every browser, and sign this browser in afresh: after
+    a new password or address, a copied cookie or a forgotten browser signs in no more. A
+    browser already signed in as `user` with remember-me keeps it (a new cookie)."""
+    remember = (
+        current_user.is_authenticated
+        and current_user.id == user.id
+        and current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    )
+    with db.atomic():
+        UserSession.end_all(user)
+        sign_in(user, remember=remember)
 
 
 def _next_url():
