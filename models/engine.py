@@ -55,8 +55,8 @@ def database_problem(error):
 
 
 def close_all():
-    """Close every connection this process holds to the database, a pool's idle ones too:
-    copying or dropping a PostgreSQL database needs nobody connected to it."""
-    database = db.obj
-    if database is not None:
-        (getattr(database, "close_all", None) or database.close)()
+    """Close every connection this process holds, pooled ones too (every PostgreSQL pool it
+    opened): copying or dropping a PostgreSQL database needs nobody connected to it."""
+    if db.obj is not None:
+        db.obj.close()
+    PearlPostgresqlDatabase.close_every_pool()

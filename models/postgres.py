@@ -5,6 +5,7 @@ of models/sqlite.py, sharing its SQL wherever the two engines read it alike)."""
 import functools
 import json
 import re
+import weakref
 
 from peewee import SQL, NodeList
 from playhouse.pool import PooledPostgresqlDatabase
@@ -40,10 +41,20 @@ class PearlPostgresqlDatabase(PooledPostgresqlDatabase):
     Connections are pooled (peewee's pool): each request takes one and gives it back when it
     closes. Opening a PostgreSQL connection per request cost more than serving the page."""
 
+    opened = weakref.WeakSet()  # every pool of this process, for close_every_pool
+
     def __init__(self, database, **options):
         options.setdefault("max_connections", 32)  # per process: gunicorn's threads and more
         options.setdefault("stale_timeout", 300)  # seconds an idle connection is kept
         super().__init__(database, **options)
+        self.opened.add(self)
+
+    @classmethod
+    def close_every_pool(cls):
+        """Close the connections of every pool this process opened: a pool dropped with
+        connections still open leaves them to the garbage collector (and psycopg warns)."""
+        for database in list(cls.opened):
+            database.close_all()
 
     def execute_sql(self, sql, params=None):
         if params and "?" in sql and "%s" not in sql:

@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
@@ -196,9 +195,10 @@ def test_nobody_can_claim_an_address_by_signing_up_with_it(app, client, smtp):
                        "password": "the squatter's password"}).status_code == 422  # fmt: skip
 
 
-def median_seconds(actions, rounds=5):
-    """The median time of each action (a dict of callables), taken in turns, so that a
-    machine growing busier slows them all alike."""
+def fastest_seconds(actions, rounds=7):
+    """The time of each action (a dict of callables), taken in turns, so that a machine
+    growing busier slows them all alike: the fastest of its rounds, since other processes
+    only ever add time (on a busy CI machine a median still caught their noise)."""
     for action in actions.values():
         action()  # warm up (first-request work, connection)
     times = {name: [] for name in actions}
@@ -207,7 +207,7 @@ def median_seconds(actions, rounds=5):
             start = time.perf_counter()
             action()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: min(values) for name, values in times.items()}
 
 
 def test_sign_in_takes_as_long_for_any_address(app, client, auth, smtp):
@@ -227,7 +227,7 @@ def test_sign_in_takes_as_long_for_any_address(app, client, auth, smtp):
                ("password@example.org", "trial@example.org", "nobody@example.org")}  # fmt: skip
     texts = {page_text(response, email) for email, response in answers.items()}
     assert len(texts) == 1 and {r.status_code for r in answers.values()} == {422}
-    times = median_seconds({email: attempt(email) for email in answers})
+    times = fastest_seconds({email: attempt(email) for email in answers})
     # Every answer hashes a password once (~50-200 ms); before, a trial account took ~5 ms
     # against ~100 ms for the others (a ratio near 20).
     assert max(times.values()) / min(times.values()) < 2, times
@@ -236,7 +236,7 @@ def test_sign_in_takes_as_long_for_any_address(app, client, auth, smtp):
 def test_sign_up_takes_as_long_for_a_known_address(app, client, auth, smtp):
     auth.create(email="known@example.org")
     count = iter(range(100))
-    times = median_seconds(
+    times = fastest_seconds(
         {
             "known": lambda: signup(client, "known@example.org"),
             "new": lambda: signup(client, f"new{next(count)}@example.org"),
@@ -275,7 +275,7 @@ def test_forgot_password_takes_as_long_and_says_the_same_for_any_address(app, cl
     assert "/password/reset/" in to_known and "no account" not in to_known
     assert "/password/reset/" not in to_nobody and "no account here" in to_nobody
     assert "http://localhost/signup" in to_nobody
-    times = median_seconds({"known": ask("known@example.org"),
+    times = fastest_seconds({"known": ask("known@example.org"),
                             "nobody": ask("nobody@example.org")}, rounds=15)  # fmt: skip
     assert not differ_by_time(times, MAIL_RATIO), times
 
@@ -313,7 +313,7 @@ def test_an_address_change_takes_as_long_whether_or_not_the_address_is_taken(
     assert flashes["taken@example.org"] == flashes["free@example.org"]
     # One message each way: the owner of the taken address is told, the free one confirms.
     assert [m.rcpt_tos for m in smtp.messages] == [["taken@example.org"], ["free@example.org"]]
-    times = median_seconds({"taken": move_to("taken@example.org"),
+    times = fastest_seconds({"taken": move_to("taken@example.org"),
                             "free": move_to("free@example.org")}, rounds=15)  # fmt: skip
     assert not differ_by_time(times, MAIL_RATIO), times
 
@@ -329,7 +329,7 @@ def test_the_trial_takes_as_long_and_says_the_same_for_any_address(app, client, 
     assert known.status_code == nobody.status_code == 200
     assert page_text(known, "known@example.org") == page_text(nobody, "nobody@example.org")
     assert [m.rcpt_tos for m in smtp.messages] == [["known@example.org"], ["nobody@example.org"]]
-    times = median_seconds({"known": ask("known@example.org"),
+    times = fastest_seconds({"known": ask("known@example.org"),
                             "nobody": ask("nobody@example.org")}, rounds=15)  # fmt: skip
     assert not differ_by_time(times, MAIL_RATIO), times
 
