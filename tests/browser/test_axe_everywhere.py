@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 import markup
 import models
+from accounts import create_account
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import READER, sign_in, wait_settled
 
@@ -72,8 +73,6 @@ def add_note(author, source, visibility):
 def library(live_app, on_trial):
     """The reader's things: a shared and a private note (and a colleague's), a star, a
     collection holding the paper, and interests for their journal. Ids by name."""
-    from accounts import create_account  # noqa: PLC0415 - as the conftest does
-
     with live_app.app_context():
         create_account(OTHER["email"], OTHER["name"], OTHER["password"])
         reader = models.User.by_email(on_trial["email"])
@@ -97,7 +96,8 @@ def library(live_app, on_trial):
 
 
 def signed_out_states(base, live_app):
-    """(name, what to do) for a visitor: a path to open, or a function of the page."""
+    """(name, what to do, selectors that must show) for a visitor: what to do is a path to
+    open or a function of the page; the selectors prove the state is what its name says."""
 
     def older_page(page):
         page.goto(base + "/")
@@ -188,7 +188,7 @@ def signed_out_states(base, live_app):
 
 
 def signed_in_states(base, ids):
-    """(name, what to do) for the signed-in reader, with their notes, star and collection."""
+    """The same for the signed-in reader, with their notes, star, collection and journal."""
     paper = f"{base}/articles/{PMID}"
 
     def editing_in_place(page):
