@@ -77,14 +77,19 @@ def reader(live_app):
     return READER
 
 
-@pytest.fixture
-def signed_in(page, live_server, reader):
-    """The page, signed in as the reader through the real form."""
+def sign_in(page, live_server, reader):
+    """Sign the page in as `reader` through the real form."""
     page.goto(f"{live_server}/login")
     page.get_by_label("Email").fill(reader["email"])
     page.get_by_label("Password").fill(reader["password"])
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server}/")
+
+
+@pytest.fixture
+def signed_in(page, live_server, reader):
+    """The page, signed in as the reader through the real form."""
+    sign_in(page, live_server, reader)
     return page
 
 
