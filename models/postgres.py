@@ -233,28 +233,13 @@ class _PostgresIssueCandidates(_SQLiteIssueCandidates):
     THEN_JOIN = "JOIN"
     NO_SCORE = "CAST(NULL AS real)"  # a bare NULL in a subquery would be text
 
-    def _text_sql(self, arm, window, reader_id, limit, ranked):
-        where, params = self._window_sql(window)
-        filters, filter_params = search_index._filters_sql(arm.filters)
-        excluded, excluded_params = self._not_issued(reader_id)
+    def _text_match(self, arm):
         sql = (
             f"SELECT t.pmid AS pmid, ts_rank_cd({RANK_WEIGHTS}, t.document, q) AS score,"
             f" {self.READ} FROM article_text t CROSS JOIN to_tsquery('english', ?) q"
             " JOIN article a ON a.pmid = t.pmid WHERE t.document @@ q"
         )
-        window_params, params = params, [arm.tsquery]
-        if window.low is not None:
-            sql += " AND t.pmid BETWEEN ? AND ?"
-            params += [window.low, window.high]
-        conditions = [c for c in (where, filters, excluded) if c]
-        if conditions:
-            sql += " AND " + " AND ".join(conditions)
-        params += window_params
-        if ranked and self._small(window):
-            sql += " ORDER BY score DESC, pmid DESC"
-        elif ranked:
-            sql += " ORDER BY t.pmid DESC"
-        return f"{sql} LIMIT ?", [*params, *filter_params, *excluded_params, limit]
+        return sql, [arm.tsquery], "t.pmid"
 
 
 issue_candidates.register("postgresql", _PostgresIssueCandidates())

@@ -643,17 +643,12 @@ class _SQLiteIssueCandidates:
         """A full-text arm: in a small window, the best by bm25 within its PMID range; else
         the newest matches (rowid descending, which FTS5 reads in order and stops at the
         LIMIT), bm25 computed for those. Filters and earlier issues in the same statement."""
-        where, params = self._window_sql(window)
+        where, window_params = self._window_sql(window)
         filters, filter_params = search_index._filters_sql(arm.filters)
         excluded, excluded_params = self._not_issued(reader_id)
-        sql = (
-            f"SELECT s.rowid AS pmid, -bm25(article_search, ?, ?, ?, ?) AS score, {self.READ}"
-            " FROM article_search s CROSS JOIN article a ON a.pmid = s.rowid"
-            " WHERE article_search MATCH ?"
-        )
-        window_params, params = params, [*self.WEIGHTS, arm.fts]
+        sql, params, key = self._text_match(arm)
         if window.low is not None:
-            sql += " AND s.rowid BETWEEN ? AND ?"
+            sql += f" AND {key} BETWEEN ? AND ?"
             params += [window.low, window.high]
         conditions = [c for c in (where, filters, excluded) if c]
         if conditions:
@@ -662,8 +657,18 @@ class _SQLiteIssueCandidates:
         if ranked and self._small(window):
             sql += " ORDER BY score DESC, pmid DESC"
         elif ranked:
-            sql += " ORDER BY s.rowid DESC"
+            sql += f" ORDER BY {key} DESC"
         return f"{sql} LIMIT ?", [*params, *filter_params, *excluded_params, limit]
+
+    def _text_match(self, arm):
+        """A full-text arm's match, the engine's own part of it: (SQL up to its WHERE
+        condition, its params, the column of the matched PMID)."""
+        sql = (
+            f"SELECT s.rowid AS pmid, -bm25(article_search, ?, ?, ?, ?) AS score, {self.READ}"
+            " FROM article_search s CROSS JOIN article a ON a.pmid = s.rowid"
+            " WHERE article_search MATCH ?"
+        )
+        return sql, [*self.WEIGHTS, arm.fts], "s.rowid"
 
     @staticmethod
     def _window_sql(window):

@@ -11,6 +11,7 @@ on some day. A test whose outcome depends on the date says which moment it lives
 `@pytest.mark.clock("2026-11-26T10:00Z")`: the clock stops there for the whole test, its
 fixtures (sign-in included) too, whatever day the suite runs."""
 
+import contextlib
 import datetime
 import itertools
 import logging
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from bs4 import BeautifulSoup
+from werkzeug.serving import make_server
 
 import importer
 import models
@@ -338,3 +340,18 @@ def use_link(client, token):
     form = soup(opened).select_one("#confirm-link form")
     data = {field["name"]: field.get("value", "") for field in form.select("input[name]")}
     return client.post(form["action"], data=data)
+
+
+@contextlib.contextmanager
+def serving(app):
+    """`app` on a real werkzeug server (the one `flask run` uses), threaded, on a free port of
+    127.0.0.1; yields its base URL and stops it after."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()

@@ -11,18 +11,16 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 import models
 from app import create_app
-from tests.conftest import ROOT, csrf_token, make_app, soup, use_link
+from tests.conftest import ROOT, csrf_token, make_app, serving, soup, use_link
 
 PASSWORD = "correct horse battery"
 
@@ -848,13 +846,8 @@ def test_migration_16_on_a_database_made_before_it(app):
 @pytest.fixture
 def served(app):
     """The app on a real werkzeug server (the one `flask run` uses), logging its requests."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 def test_sign_in_tokens_and_feed_keys_stay_out_of_the_access_log(app, served, caplog):

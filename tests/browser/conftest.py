@@ -1,15 +1,12 @@
 """Browser fixtures: Pearl served over real HTTP on localhost from a thread, and Debian's
 Chromium driven by Playwright (headless, no downloads, nothing beyond localhost)."""
 
-import threading
-
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 import models
 from accounts import create_account
-from tests.conftest import make_app, new_database
+from tests.conftest import make_app, new_database, serving
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -45,13 +42,8 @@ def live_app(request, tmp_path, postgres):
 @pytest.fixture
 def live_server(live_app):
     """Pearl served over real HTTP at http://127.0.0.1:<port>."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    with serving(live_app) as url:
+        yield url
 
 
 @pytest.fixture
