@@ -191,6 +191,9 @@ def test_my_notes_search_as_you_type(signed_in, live_server, live_app, console_e
     page = signed_in
     page.locator("#nav-my-notes").click()
     expect(page.locator(".my-note")).to_have_count(2)
+    # htmx wires the box's input trigger once the page has loaded: typing before that (a
+    # busy machine) sent no request, and the list stayed as it was.
+    page.wait_for_load_state("load")
     page.get_by_label("Search your notes").fill("potass")
     expect(page.locator(".my-note")).to_have_count(1)
     expect(page.locator(".my-note .note-text em")).to_have_text("potassium")
