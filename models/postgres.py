@@ -13,7 +13,7 @@ from playhouse.pool import PooledPostgresqlDatabase
 import search_query
 
 from .base import bulk, db, issue_candidates, json_corner, search_index
-from .sqlite import _SQLiteBulk, _SQLiteIssueCandidates, _SQLiteSearchIndex
+from .sqlite import _SQLiteBulk, _SQLiteIssueCandidates, _SQLiteJSON, _SQLiteSearchIndex
 
 # A `?` placeholder outside quoted text (SQLite's style: Pearl's hand-written SQL uses it).
 _QUOTED_OR_MARK = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
@@ -266,26 +266,10 @@ class _PostgresJSON:
             glue="",
         ).alias("linked_in_library")  # fmt: skip
 
-    def notices_of(self, pmid):
-        other = NodeList(
-            (SQL("CASE WHEN n.pmid = "), pmid, SQL(" THEN n.notice_pmid ELSE n.pmid END")), glue=""
-        )
-        return NodeList(
-            (
-                SQL("(SELECT COALESCE(json_agg(json_build_object('pmid', n.pmid, 'nature',"
-                    " n.nature, 'notice_pmid', n.notice_pmid, 'notice_doi', n.notice_doi,"
-                    " 'date', n.date, 'citation', n.citation, 'reason', n.reason,"
-                    " 'source', n.source, 'other_title', (SELECT x.title FROM article x"
-                    " WHERE x.pmid = "),
-                other,
-                SQL(")))::text, '[]') FROM notice n WHERE n.pmid = "),
-                pmid,
-                SQL(" OR n.notice_pmid = "),
-                pmid,
-                SQL(")"),
-            ),
-            glue="",
-        ).alias("notices_found")  # fmt: skip
+    # SQLite's notices_of, spelled here (an empty json_agg is NULL, not "[]").
+    ARRAY = ("COALESCE(json_agg(", ")::text, '[]')")
+    OBJECT = "json_build_object"
+    notices_of = _SQLiteJSON.notices_of
 
 
 json_corner.register("postgresql", _PostgresJSON())

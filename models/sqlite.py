@@ -712,6 +712,10 @@ class _SQLiteJSON:
         pairs = ", ".join(f"'{name}', {table}.{name}" for name in names)
         return f"json_group_array(json_object({pairs}))"
 
+    # An array of objects aggregated from rows, as this engine spells it.
+    ARRAY = ("json_group_array(", ")")
+    OBJECT = "json_object"
+
     def linked_pmids(self, links):
         """The PMIDs of the `links` column's items ([{"pmid": …}, …]) that are articles here,
         as a JSON array, computed per row: each lookup is one primary-key search, and it
@@ -737,12 +741,12 @@ class _SQLiteJSON:
         )
         return NodeList(
             (
-                SQL("(SELECT json_group_array(json_object('pmid', n.pmid, 'nature', n.nature,"
+                SQL(f"(SELECT {self.ARRAY[0]}{self.OBJECT}('pmid', n.pmid, 'nature', n.nature,"
                     " 'notice_pmid', n.notice_pmid, 'notice_doi', n.notice_doi, 'date', n.date,"
                     " 'citation', n.citation, 'reason', n.reason, 'source', n.source,"
                     " 'other_title', (SELECT x.title FROM article x WHERE x.pmid = "),
                 other,
-                SQL("))) FROM notice n WHERE n.pmid = "),
+                SQL(f")){self.ARRAY[1]} FROM notice n WHERE n.pmid = "),
                 pmid,
                 SQL(" OR n.notice_pmid = "),
                 pmid,
