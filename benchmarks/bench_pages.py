@@ -35,6 +35,7 @@ from bench_import import CACHE, corpus  # noqa: E402 - after the path is set
 
 SERVER = textwrap.dedent(
     """
+    import secrets
     import sys
     from werkzeug.serving import make_server
     from app import create_app
@@ -73,11 +74,19 @@ def library(records):
 
 
 def start_server(database):
+    """The benchmark's server in a process of its own, and its port; its log (every request,
+    and a traceback if it dies at start) goes to the instance folder."""
+    instance = CACHE / "bench-instance"
+    instance.mkdir(parents=True, exist_ok=True)
+    log = instance / "server.log"
     process = subprocess.Popen(
-        [sys.executable, "-c", SERVER, f"sqlite:///{database}", str(CACHE / "bench-instance")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [sys.executable, "-c", SERVER, f"sqlite:///{database}", str(instance)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
     )  # fmt: skip
-    return process, int(process.stdout.readline())
+    line = process.stdout.readline()
+    if not line.strip().isdigit():
+        sys.exit(f"the benchmark's server did not start:\n{log.read_text()[-2000:]}")
+    return process, int(line)
 
 
 def latencies(connection, path, repeat, headers=None):
