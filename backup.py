@@ -7,6 +7,7 @@ PostgreSQL's `pg_dump` does the same from a snapshot.
 """
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -19,6 +20,11 @@ import models
 
 class BackupError(Exception):
     """A backup or restore that could not be made; the message says why, in one line."""
+
+
+# Every Pearl database has it (the numbered migrations it has run), from its first start: a
+# file without it is some other database, whose restore would leave nothing of Pearl's.
+PEARLS_TABLE = models.Migration._meta.table_name
 
 
 def back_up(destination):
@@ -40,17 +46,43 @@ def restore(source):
     source = Path(source)
     if not source.is_file():
         raise BackupError(f"{source} is not a file")
+    tables = _sqlite_tables(source) if _is_sqlite() else _pg_archive_tables(source)
+    if PEARLS_TABLE not in tables:
+        raise BackupError(f"{source} is not a Pearl backup: it has no {PEARLS_TABLE} table")
     if _is_sqlite():
-        backup = _open_file(source)
-        try:
-            backup.execute("PRAGMA schema_version").fetchone()
-        except sqlite3.DatabaseError as error:
-            raise BackupError(f"{source} is not a Pearl backup: {error}") from None
         # Into the live file through SQLite itself: the WAL and other connections see the
         # restored pages, which a file copy over a running database would not give them.
-        _sqlite_copy(backup, _live_connection())
+        _sqlite_copy(_open_file(source), _live_connection())
     else:
         _pg_restore(source)
+
+
+def _sqlite_tables(path):
+    """The tables of the SQLite database file at `path`; anything else is not a backup."""
+    connection = _open_file(path)
+    try:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"{path} is not a Pearl backup: {error}") from None
+    finally:
+        connection.close()
+
+
+# A table in `pg_restore --list`'s table of contents: "215; 1259 16385 TABLE public note pearl".
+_TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE \S+ (\S+) ", re.MULTILINE)
+
+
+def _pg_archive_tables(source):
+    """The tables a pg_dump archive holds, read from its table of contents (pg_restore
+    --list reads nothing else); anything else is not a Pearl backup."""
+    result = subprocess.run([_pg_tool("pg_restore"), "--list", str(source)],
+                            capture_output=True, text=True)  # fmt: skip
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
+        reason = lines[-1].removeprefix("pg_restore: error: ")
+        raise BackupError(f"{source} is not a Pearl backup: {reason}")
+    return set(_TOC_TABLE.findall(result.stdout))
 
 
 def _is_sqlite():

@@ -1,12 +1,16 @@
-"""`flask backup DEST` and `flask restore SRC` on SQLite: the backup holds every committed
-note of a live database (which a plain `cp` of the file does not), and a restore brings the
-database back to it, the running app seeing the restored notes at once."""
+"""`flask backup DEST` and `flask restore SRC`, on SQLite and on PostgreSQL: the backup holds
+every committed note of a live database (which a plain `cp` of a SQLite file does not), a
+restore brings the database back to it, the running app seeing the restored notes at once, and
+a file that is not a Pearl backup is refused in one line."""
 
 import shutil
 import sqlite3
+import subprocess
 
 import pytest
+from peewee import SqliteDatabase
 
+import backup
 import models
 from tests.conftest import csrf_token
 from tests.test_notes import PMID
@@ -28,6 +32,22 @@ def write_note(client, body):
 def note_bodies(path):
     with sqlite3.connect(path) as connection:
         return sorted(row[0] for row in connection.execute("SELECT source FROM note"))
+
+
+def other_engines_backup(app, tmp_path):
+    """A backup in the engine's own format, but of a database that is not Pearl's: a SQLite
+    file of another program, or on PostgreSQL a pg_dump archive of only Pearl's note table."""
+    path = tmp_path / "other.backup"
+    with app.app_context():
+        if isinstance(models.db.obj, SqliteDatabase):
+            with sqlite3.connect(path) as connection:
+                connection.execute("CREATE TABLE patient (id INTEGER PRIMARY KEY, name TEXT)")
+            return path
+        conninfo, env = backup._pg_conninfo()
+        dump = [backup._pg_tool("pg_dump"), "--format=custom", "--table=note", f"--file={path}"]
+        subprocess.run([*dump, conninfo], env=env, check=True)
+        models.db.close()
+    return path
 
 
 @pytest.mark.sqlite_only("a file copy of a live SQLite database")
@@ -80,7 +100,6 @@ def test_restore_asks_first_and_does_nothing_when_told_no(app, client, reader, t
     assert "Still here" in client.get(f"/articles/{PMID}").get_data(as_text=True)
 
 
-@pytest.mark.postgres_todo("restore telling a non-backup apart (pg_restore's own error is shown)")
 def test_backup_and_restore_errors_are_one_line_and_change_nothing(app, client, reader, tmp_path):
     write_note(client, "Untouched")
     runner = app.test_cli_runner()
@@ -88,10 +107,12 @@ def test_backup_and_restore_errors_are_one_line_and_change_nothing(app, client, 
     existing.write_text("a file the reader keeps")
     not_a_backup = tmp_path / "notes.txt"
     not_a_backup.write_text("not a database, but long enough to be read as one " * 200)
+    other_database = other_engines_backup(app, tmp_path)
     cases = [
         (["backup", str(existing)], "already exists: choose a new file"),
         (["backup", str(tmp_path / "missing" / "b.db")], "is not a folder"),
         (["restore", "--yes", str(not_a_backup)], "is not a Pearl backup"),
+        (["restore", "--yes", str(other_database)], "is not a Pearl backup"),
     ]
     for args, message in cases:
         result = runner.invoke(args=args)
