@@ -19,6 +19,7 @@ abstracts with inline <i>/<b>/<u>/<sup>/<sub> and MathML Core.
 
 import queue
 import re
+import unicodedata
 import xml.etree.ElementTree as etree
 
 import bleach
@@ -61,7 +62,8 @@ class NoteError(ValueError):
 
 
 def validate(source: str) -> str:
-    """The normalised source, or `NoteError` if the note is empty or too long."""
+    """The normalised source, or `NoteError` if the note is empty, too long or holds a
+    control character."""
     text = normalise(source)
     if not text.strip():
         raise NoteError("Write something before saving.")
@@ -71,6 +73,16 @@ def validate(source: str) -> str:
             f"This note is {count} characters; the limit is {MAX_LENGTH}. "
             f"Shorten it by {count - MAX_LENGTH}."
         )
+    # A control character (NUL and the like, pasted from elsewhere) shows as nothing or as
+    # "�", and PostgreSQL cannot store NUL at all. Refused, as in display names, rather than
+    # dropped: the stored source stays exactly what was typed (spec rule 7), and the box keeps
+    # it for the reader to mend. Line breaks and tabs are a note's own.
+    for position, character in enumerate(text, start=1):
+        if unicodedata.category(character) == "Cc" and character not in "\n\t":
+            raise NoteError(
+                f"This note holds an invisible control character (U+{ord(character):04X}) "
+                f"at character {position}: delete it and save again."
+            )
     return text
 
 

@@ -166,6 +166,20 @@ def test_note_error_is_a_value_error():
     assert issubclass(markup.NoteError, ValueError)
 
 
+@pytest.mark.parametrize(
+    ("source", "character", "position"),
+    [("\x00", "0000", 1), ("Na\x00K", "0000", 3), ("a\r\nb\x07", "0007", 4),
+     ("\x7f", "007F", 1), ("en\x96dash", "0096", 3)],
+)  # fmt: skip
+def test_validate_refuses_control_characters_saying_where(source, character, position):
+    with pytest.raises(markup.NoteError) as error:
+        markup.validate(source)
+    assert str(error.value) == (
+        f"This note holds an invisible control character (U+{character}) at character "
+        f"{position}: delete it and save again."
+    )
+
+
 def test_validate_keeps_what_was_typed_but_line_endings():
     source = "  Key points:\r\n1. *a*  \r\n2. <b>b</b>\t"
     assert markup.validate(source) == "  Key points:\n1. *a*  \n2. <b>b</b>\t"

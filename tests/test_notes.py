@@ -78,6 +78,11 @@ def test_save_without_javascript_redirects_to_the_note(client, reader):
         ("   \r\n\t ", "Write something"),
         ("x" * 301, "the limit is 300"),
         ("line\r\n" * 60 + "x", "the limit is 300"),  # 361 with \n; 421 as sent
+        # Control characters: NUL (which PostgreSQL cannot store), a C1 control (text
+        # decoded as Latin-1), an escape; the position counts as the counter does.
+        ("Na\x00/K pump", "control character (U+0000) at character 3"),
+        ("K\r\n\u0096 wave", "control character (U+0096) at character 3"),
+        ("\x1b[31mred", "control character (U+001B) at character 1"),
     ],
 )
 @pytest.mark.parametrize("htmx", [True, False])
@@ -220,16 +225,19 @@ def test_edit_in_place_and_cancel(app, client, reader):
     assert cancelled.select_one(f"article#note-{note_id} strong").text == "words"
 
 
-def test_edit_refused_keeps_the_text(app, client, reader):
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [("y" * 400, "the limit is 300"), ("y\x00y", "control character (U+0000) at character 2")],
+)
+def test_edit_refused_keeps_the_text(app, client, reader, body, message):
     note_id = add_note(app, reader, "Keep me.")
     token = csrf_token(client)
-    response = client.post(
-        f"/notes/{note_id}", data={"csrf_token": token, "body": "y" * 400}, headers=HX
-    )
+    response = client.post(f"/notes/{note_id}", data={"csrf_token": token, "body": body},
+                           headers=HX)  # fmt: skip
     assert response.status_code == 422
     form = soup(response)
-    assert textarea_value(form.select_one("textarea")) == "y" * 400
-    assert "the limit is 300" in form.select_one(".field-error").text
+    assert textarea_value(form.select_one("textarea")) == body
+    assert message in form.select_one(".field-error").text
     with app.app_context():
         assert models.Note.get_by_id(note_id).source == "Keep me."
 
