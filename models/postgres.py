@@ -94,9 +94,32 @@ DOCUMENT = (
     " || setweight(to_tsvector('english', coalesce(mesh, '')), 'C')"
     " || setweight(to_tsvector('english', coalesce(keywords, '')), 'D')"
 )
-# ts_rank_cd's weights of D, C, B, A: the title far above the rest, as SQLite's bm25 weights
-# put it (tests/test_search.py: a paper with the word in its title ranks first).
+# How a match ranks: ts_rank_cd, brought near SQLite's bm25 where it cheaply can be.
+# - Its weights of D, C, B, A (keywords, MeSH, abstract, title): the title far above the
+#   rest, as SQLite's bm25 weights put it (tests/test_search.py: a paper with the word in its
+#   title ranks first).
+# - Normalisation 1 divides by 1 + log(the paper's length in words): bm25's length
+#   normalisation, at about its strength (a title-only record that names the word scores
+#   about twice a long abstract that mentions it once, as in bm25). Without it every paper
+#   naming a word once ties, and the newest PMID wins. Dividing by the distinct words (8),
+#   with bm25's own column weights, put the order nearer still (92% below), but scored short
+#   records many times above the rest, so the journal's relevance (score / best) collapsed
+#   for the others: an interest's papers changed order when its best one was retracted
+#   (tests/test_retractions.py).
+# What remains different: ts_rank_cd has no inverse document frequency (bm25 weighs a rare
+# word of a query above a common one), no saturation (bm25 counts a word's tenth occurrence
+# for little), and PostgreSQL's length leaves stop words out. benchmarks/rank_agreement.py
+# measures it on the demo papers (41 searches, the journal's first issue, similar papers):
+# pairs of bm25's top ten kept in its order went from 77% to 89%. The rank is computed for
+# the matches only, which the GIN index finds: the plans are the same as without it.
 RANK_WEIGHTS = "'{0.2, 0.2, 0.1, 1.0}'"
+RANK_NORMALIZATION = 1
+
+
+def _rank(document="document", query="q"):
+    """How well `document` matches `query` (higher is better), in SQL; computed for the
+    matches only, which the GIN index finds."""
+    return f"ts_rank_cd({RANK_WEIGHTS}, {document}, {query}, {RANK_NORMALIZATION})"
 
 
 class _PostgresSearchIndex(_SQLiteSearchIndex):
@@ -133,7 +156,7 @@ class _PostgresSearchIndex(_SQLiteSearchIndex):
             return []
         rows = db.execute_sql(
             "SELECT pmid FROM article_text, to_tsquery('english', %s) q WHERE document @@ q"
-            f" ORDER BY ts_rank_cd({RANK_WEIGHTS}, document, q) DESC, pmid DESC LIMIT %s",
+            f" ORDER BY {_rank()} DESC, pmid DESC LIMIT %s",
             [query, limit],
         )
         return [pmid for (pmid,) in rows]
@@ -147,7 +170,7 @@ class _PostgresSearchIndex(_SQLiteSearchIndex):
             query = "phraseto_tsquery('english', %s)" if kind == "phrase" else (
                 "to_tsquery('english', %s)")  # fmt: skip
             arms.append(
-                f"(SELECT {number} AS phrase, pmid, ts_rank_cd({RANK_WEIGHTS}, document, q)"
+                f"(SELECT {number} AS phrase, pmid, {_rank()}"
                 f" AS score FROM article_text, {query} q WHERE document @@ q"
                 " ORDER BY score DESC LIMIT %s)"
             )
@@ -166,7 +189,7 @@ class _PostgresSearchIndex(_SQLiteSearchIndex):
             return []
         sql = (
             "SELECT a.pmid, a.title, a.journal_title, a.pub_year, a.mesh, a.keywords, m.score"
-            f" FROM (SELECT pmid, ts_rank_cd({RANK_WEIGHTS}, document, q) AS score"
+            f" FROM (SELECT pmid, {_rank()} AS score"
             " FROM article_text, to_tsquery('english', %s) q WHERE document @@ q"
             " ORDER BY score DESC LIMIT %s) AS m"
             " JOIN article AS a ON a.pmid = m.pmid ORDER BY m.score DESC"
@@ -194,8 +217,7 @@ class _PostgresSearchIndex(_SQLiteSearchIndex):
         if not fts:
             return super().find(fts, filters, cap)
         sql = (
-            "WITH m AS MATERIALIZED (SELECT pmid, -ts_rank_cd("
-            f"{RANK_WEIGHTS}, document, q) AS rank FROM article_text,"
+            f"WITH m AS MATERIALIZED (SELECT pmid, -{_rank()} AS rank FROM article_text,"
             " to_tsquery('english', ?) q WHERE document @@ q ORDER BY rank"
             f" LIMIT {int(self.MATCH_WINDOW)}) SELECT {columns.format(rank='m.rank')}"
             " FROM m JOIN article a ON a.pmid = m.pmid"
@@ -235,7 +257,7 @@ class _PostgresIssueCandidates(_SQLiteIssueCandidates):
 
     def _text_match(self, arm):
         sql = (
-            f"SELECT t.pmid AS pmid, ts_rank_cd({RANK_WEIGHTS}, t.document, q) AS score,"
+            f"SELECT t.pmid AS pmid, {_rank('t.document')} AS score,"
             f" {self.READ} FROM article_text t CROSS JOIN to_tsquery('english', ?) q"
             " JOIN article a ON a.pmid = t.pmid WHERE t.document @@ q"
         )

@@ -53,9 +53,6 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "sqlite_only(reason): about SQLite itself; skipped on PostgreSQL"
     )
-    config.addinivalue_line(
-        "markers", "postgres_todo(what): skipped on PostgreSQL until `what` is built there"
-    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -66,9 +63,6 @@ def pytest_collection_modifyitems(config, items):
         if marker is not None:
             reason = marker.args[0] if marker.args else "about SQLite itself"
             item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
-        todo = item.get_closest_marker("postgres_todo")
-        if todo is not None:
-            item.add_marker(pytest.mark.skip(reason=f"not yet on PostgreSQL: {todo.args[0]}"))
 
 
 def pytest_report_header(config):

@@ -223,7 +223,6 @@ def test_the_next_issue_opens_with_corrections_and_only_for_connected_readers(
     assert created and all(e.section != "Corrections" for e in IssueEntry.contents(third))
 
 
-@pytest.mark.postgres_todo("an issue's exact order: full text ranks by ts_rank_cd, not bm25")
 def test_the_emailed_issue_carries_the_corrections_first(connected, runner, smtp, tmp_path):
     User.update(email_issues=True).where(User.id == connected.id).execute()
     with at(RETRACTED_ON):

@@ -259,7 +259,6 @@ def test_fewer_like_this_ranks_down(reader):
     ) == (1, 1)
 
 
-@pytest.mark.postgres_todo("an issue's exact order: full text ranks by ts_rank_cd, not bm25")
 def test_a_later_issue_ranks_by_the_readers_feedback(reader, client, issue):
     before = [(e.article_id, e.score, e.reason) for e in IssueEntry.contents(issue)]
     assert hx(client, "post", f"/journal/entries/{entry_of(issue, NSCLC_TRIAL).id}/feedback",

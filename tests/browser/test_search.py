@@ -4,7 +4,6 @@ Enter opening one; a refused query shown next to the box; the plain form without
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 
@@ -13,7 +12,6 @@ def result_ids(page):
         "items => items.map(item => item.dataset.pmid)")]  # fmt: skip
 
 
-@pytest.mark.postgres_todo("the results' exact order: ts_rank_cd, not bm25")
 def test_slash_focuses_the_search_box_and_results_come_as_you_type(
     page, live_server, console_errors
 ):
@@ -45,7 +43,6 @@ def test_back_restores_the_previous_search(page, live_server, console_errors):
     assert console_errors == []
 
 
-@pytest.mark.postgres_todo("the results' exact order: ts_rank_cd, not bm25")
 def test_j_k_and_arrows_move_through_results_and_enter_opens(page, live_server, console_errors):
     page.goto(live_server + "/search?q=pain[ti]")
     page.locator("h1").click()
@@ -71,7 +68,6 @@ def test_j_k_and_arrows_move_through_results_and_enter_opens(page, live_server, 
     assert console_errors == []
 
 
-@pytest.mark.postgres_todo("the results' exact order: ts_rank_cd, not bm25")
 def test_arrow_down_from_the_box_goes_to_the_first_result(page, live_server, console_errors):
     page.goto(live_server + "/search?q=helicobacter")
     page.locator("#search-box").focus()
