@@ -39,6 +39,10 @@ DEMO = ROOT / "demo" / "medline16n0902.xml.gz"
 PAPER = 24997269  # the seed paper: the page with 20 notes
 WRITERS_PAPER = 17942999  # the writers' notes go here, so they can be counted alone
 EMAIL, PASSWORD = "bench@example.org", "bench password 1234"
+# One browser: signing in and every request after send the same User-Agent. Flask-Login
+# ties a session to its browser (address and User-Agent): from another it marks the session
+# not fresh and sends a new cookie, which wrk would never store, on every request.
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) pearl-bench"
 QUERIES = [
     "neuropathic pain", "pain", "cancer", "heart failure", "diabetes mellitus", "stroke",
     '"randomized controlled trial"', "asthma OR copd", "sepsis NOT children",
@@ -123,6 +127,7 @@ def sign_in(base):
     the reader's 20 notes on the benchmark's paper, half of them shared."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"csrf_token": token, "email": EMAIL, "password": PASSWORD})
@@ -193,7 +198,7 @@ def main():
     server, base = start_gunicorn(folder, url, free_port())
     try:
         cookie, token = sign_in(base)
-        signed_in = {"Cookie": cookie}
+        signed_in = {"Cookie": cookie, "User-Agent": USER_AGENT}
         htmx = {**signed_in, "HX-Request": "true"}
         post = {**htmx, "X-CSRFToken": token,
                 "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip

@@ -15,6 +15,7 @@ from peewee import (
     fn,
 )
 
+from . import prepared
 from .base import (
     EMPTY_DICT,
     EMPTY_LIST,
@@ -132,11 +133,17 @@ class Article(BaseModel):
         that are stored here, as JSON) and `notices_found` (its retractions, corrections…
         and what it is the notice of, as JSON: see retractions.py) from the same query. With
         a signed-in `reader`, `starred` (0 or 1) says whether they starred it, also folded in."""
-        columns = [cls, json_corner.linked_pmids(cls.comments_corrections),
-                   json_corner.notices_of(cls.pmid)]  # fmt: skip
-        if reader is not None:
-            columns.append(Star.starred_column(reader, cls.pmid))
-        return cls.select(*columns).where(cls.pmid == pmid).get_or_none()
+
+        def build(pmid, reader=None):
+            columns = [cls, json_corner.linked_pmids(cls.comments_corrections),
+                       json_corner.notices_of(cls.pmid)]  # fmt: skip
+            if reader is not None:
+                columns.append(Star.starred_column(reader, cls.pmid))
+            return cls.select(*columns).where(cls.pmid == pmid).limit(1)
+
+        if reader is None:
+            return prepared.first("paper page", build, pmid=pmid)
+        return prepared.first("paper page, signed in", build, pmid=pmid, reader=reader.id)
 
     @classmethod
     def with_retracted(cls):
