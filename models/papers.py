@@ -4,6 +4,7 @@ import json
 
 from peewee import (
     SQL,
+    BigIntegerField,
     CharField,
     CompositeKey,
     DateTimeField,
@@ -35,9 +36,11 @@ from .base import (
 
 class Article(BaseModel):
     """One PubMed record, keyed by PMID. Lists (authors, abstract, MeSH…) are JSON columns:
-    they are always read whole with the article, and one row per record keeps import fast."""
+    they are always read whole with the article, and one row per record keeps import fast.
+    PMIDs are 64-bit on both engines (SQLite's integers are; PostgreSQL's `integer` is not),
+    as is every column holding one."""
 
-    pmid = IntegerField(primary_key=True)
+    pmid = BigIntegerField(primary_key=True)
     doi = CharField(null=True)
     pmcid = CharField(null=True)
     title = TextField()  # sanitised HTML: inline <i>, <sup>, <sub>, <b>, <u> and MathML only
@@ -465,7 +468,7 @@ class ArticleText(BaseModel):
     MeSH headings and keywords joined): the index's external content. Kept apart from Article
     so the index can be rebuilt from it in one pass after a large import."""
 
-    pmid = IntegerField(primary_key=True)
+    pmid = BigIntegerField(primary_key=True)
     title = TextField()
     abstract = TextField()
     mesh = TextField()
@@ -496,7 +499,7 @@ class ArticleFacet(BaseModel):
 
     kind = CharField()
     key = TextField()
-    pmid = IntegerField()
+    pmid = BigIntegerField()
 
     class Meta:
         primary_key = CompositeKey("kind", "key", "pmid")
