@@ -64,7 +64,9 @@ class PearlSqliteDatabase(EveryPool, PooledSqliteDatabase):
     """
 
     def __init__(self, database, **options):
-        options.setdefault("max_connections", 32)  # per process: gunicorn's threads and more
+        # No cap: a connection per thread at most is open at once, and a file has no
+        # server-side limit to respect (a threaded development server may run dozens).
+        options.setdefault("max_connections", None)
         options.setdefault("stale_timeout", 300)  # seconds a connection is kept, at most
         # A pooled connection serves one thread at a time, but not always the thread that
         # opened it.

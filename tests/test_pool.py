@@ -3,15 +3,18 @@ does not read and parse the schema again. A connection that is not what a new on
 (relaxed for an import) never goes back; closing every connection leaves a file that a plain
 copy reads whole; a forked child never uses its parent's connections."""
 
+import concurrent.futures
 import os
 import shutil
 import sqlite3
+import threading
+import urllib.request
 
 import pytest
 from flask import request
 
 import models
-from tests.conftest import make_app
+from tests.conftest import make_app, serving
 
 pytestmark = pytest.mark.sqlite_only("the SQLite pool")
 
@@ -82,3 +85,20 @@ def test_a_forked_child_opens_its_own_connection(tmp_path, demo_database):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert client.get("/test/connection").json["connection"] == parents
+
+
+def test_forty_requests_at_once_each_get_a_connection(app):
+    # More than any fixed cap would allow: a threaded server runs a thread per request.
+    count = 40
+    everyone_connected = threading.Barrier(count, timeout=30)
+
+    @app.get("/test/hold")
+    def hold():
+        models.db.execute_sql("SELECT 1")  # this request's connection is open now
+        everyone_connected.wait()
+        return "held"
+
+    with serving(app) as base, concurrent.futures.ThreadPoolExecutor(count) as pool:
+        answers = list(pool.map(lambda _: urllib.request.urlopen(f"{base}/test/hold").read(),
+                                range(count)))  # fmt: skip
+    assert answers == [b"held"] * count
