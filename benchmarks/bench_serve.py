@@ -7,6 +7,7 @@ duplicated.
     .venv/bin/python benchmarks/bench_serve.py                     # SQLite, ~2 minutes
     .venv/bin/python benchmarks/bench_serve.py --seconds 5 --writers-seconds 10   # quicker
     .venv/bin/python benchmarks/bench_serve.py --database-url postgresql://…  # empty PG
+    .venv/bin/python benchmarks/bench_serve.py --postgres   # a fresh database on pg_cluster.py's
 
 Needs `wrk` (Debian: apt-get install wrk). Target: the paper page at ≥ 40% of the bare
 endpoint's requests/s; the writers lose and duplicate nothing.
@@ -189,7 +190,13 @@ def main():
     parser.add_argument("--writers", type=int, default=50)
     parser.add_argument("--writers-seconds", type=int, default=60)
     parser.add_argument("--database-url", help="an empty PostgreSQL database to use instead")
+    fresh = "a fresh database on the benchmarks' PostgreSQL server (pg_cluster.py)"
+    parser.add_argument("--postgres", action="store_true", help=fresh)
     args = parser.parse_args()
+    if args.postgres:
+        import pg_cluster  # noqa: PLC0415 - only the PostgreSQL run starts a server
+
+        args.database_url = pg_cluster.fresh_database_url("serve_bench")
     if not shutil.which("wrk"):
         sys.exit("bench_serve needs wrk: apt-get install wrk")
 

@@ -76,6 +76,16 @@ def database_url(name):
     return server.rsplit("/", 1)[0] + "/" + name
 
 
+def fresh_database_url(name):
+    """The URL of an empty database `name` on the benchmarks' server (dropped first)."""
+    import psycopg  # noqa: PLC0415
+
+    server = start()
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return database_url(name)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["start"]:
         print(start())
