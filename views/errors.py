@@ -6,13 +6,14 @@ import json
 
 import peewee
 from flask import current_app, render_template, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from models import database_problem
 from views.render import wants_fragment
 
 
 def init_app(app):
+    app.before_request(refuse_nul)
     app.register_error_handler(HTTPException, show)
     app.register_error_handler(RequestEntityTooLarge, too_large)
     app.register_error_handler(peewee.OperationalError, database_unavailable)
@@ -35,6 +36,28 @@ def too_large(error):
         headers = {"HX-Reswap": "none", "HX-Trigger": message}
         return "", 413, headers
     return show(error)
+
+
+NUL = (
+    "That contains a NUL character (U+0000), which Pearl can neither store nor search for: "
+    "remove it and try again. Nothing was changed."
+)
+
+
+def refuse_nul():
+    """400 for a NUL character anywhere in the URL's query or a form, on both engines alike:
+    PostgreSQL's text cannot hold one (a search or a sign-in with one was a 500 there), and
+    no reader means one. A note's text is the exception: markup.validate refuses it in the
+    note's own form, saying where, with the text kept."""
+    fields = [*request.args.items(multi=True)]
+    if request.method == "POST":
+        fields += [(k, v) for k, v in request.form.items(multi=True) if k != "body"]
+    if not any("\x00" in key or "\x00" in value for key, value in fields):
+        return None
+    if wants_fragment():
+        headers = {"HX-Reswap": "none", "HX-Trigger": json.dumps({"pearl:request-error": NUL})}
+        return "", 400, headers
+    return show(BadRequest(NUL))
 
 
 def _size(limit):
