@@ -97,6 +97,8 @@ class Article(BaseModel):
     # the one before, so no page counts or skips the rows above it (OFFSET reads them all).
     # Written as row values, (sort_date, pmid) < (?, ?), which SQLite answers from the
     # sort_date index (it holds the rowid, the PMID); `a < ? OR (a = ? AND b < ?)` scans.
+    # PostgreSQL's index on sort_date holds no PMID: there it is on (sort_date, pmid)
+    # (migration 21).
 
     @classmethod
     def recent(cls, limit, before=None):
