@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 HTMX := static/vendor/htmx.min.js
 
-.PHONY: setup run serve test test-postgres test-dates bench lint clean
+.PHONY: setup run serve test test-postgres test-dates bench bench-postgres lint clean
 
 setup: $(VENV)/.installed $(HTMX)
 
@@ -56,6 +56,13 @@ bench: setup
 	$(BIN)/python benchmarks/bench_journal.py
 	$(BIN)/python benchmarks/bench_sync.py
 	$(BIN)/python benchmarks/bench_serve.py
+
+# The same on PostgreSQL, on a server of the benchmarks' own (benchmarks/pg_cluster.py: its
+# cluster is cached in benchmarks/.cache, and the million-paper library imported once).
+bench-postgres: setup
+	$(BIN)/python benchmarks/bench_pages.py --postgres
+	$(BIN)/python benchmarks/bench_journal.py --postgres
+	$(BIN)/python benchmarks/bench_serve.py --postgres
 
 lint: setup
 	$(BIN)/ruff check .

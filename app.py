@@ -97,8 +97,9 @@ def _behind_proxies(app):
 
 
 def _connection_per_request(app, database):
-    """Open a connection per request (peewee's are per thread) and close it after. The CLI
-    or a test may already hold this thread's connection: reuse it rather than fail."""
+    """Take a connection for each request (peewee's are per thread) and give it back after:
+    to the pool, on both engines (models/sqlite.py, models/postgres.py). The CLI or a test
+    may already hold this thread's connection: reuse it rather than fail."""
 
     @app.before_request
     def _connect():

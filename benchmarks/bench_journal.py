@@ -6,6 +6,7 @@ endpoint of the same server, and for the command the same command when nothing i
 
     .venv/bin/python benchmarks/bench_journal.py                    # 1,000,000 papers
     .venv/bin/python benchmarks/bench_journal.py --records 20000    # quick check
+    .venv/bin/python benchmarks/bench_journal.py --postgres         # on PostgreSQL
 
 The library is bench_pages.py's (built once by the import command, cached). The benchmark
 adds 100 readers (addresses at bench.invalid, removed first and at the end) with 3–5
@@ -20,7 +21,6 @@ import http.client
 import json
 import random
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_pages import CACHE, latencies, library, start_server, summary  # noqa: E402
+from bench_pages import CACHE, Library, latencies, start_server, summary  # noqa: E402
 
 READERS = 100
 NEW_PAPERS = 10_000
@@ -59,28 +59,27 @@ def vocabulary(connection, seed):
     return terms
 
 
-def add_readers(database, seed=11):
+def add_readers(connection, seed=11):
     """100 readers, each with interests and a first issue ending where the newest
     NEW_PAPERS papers begin. Returns (the mixed interests of the issue's example, boundary)."""
     sys.path.insert(0, str(ROOT))
     from werkzeug.security import generate_password_hash  # noqa: PLC0415
 
-    connection = sqlite3.connect(database)
     remove_readers(connection)
-    (boundary,) = connection.execute(
+    [(boundary,)] = connection.rows(
         "SELECT added_at FROM article ORDER BY added_at DESC LIMIT 1 OFFSET ?", (NEW_PAPERS,)
-    ).fetchone()
+    )
     terms = vocabulary(connection, seed)
     pick = random.Random(seed)
     hashed = generate_password_hash(PASSWORD)
     now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
     for number in range(READERS):
-        cursor = connection.execute(
+        [(user_id,)] = connection.rows(
             'INSERT INTO "user" (email, display_name, password_hash, created_at, full_access,'
-            " issue_frequency, email_issues, issue_size) VALUES (?, ?, ?, ?, 1, 'weekly', 0, 20)",
+            " issue_frequency, email_issues, issue_size) VALUES (?, ?, ?, ?, TRUE, 'weekly',"
+            " FALSE, 20) RETURNING id",
             (f"reader{number}@{DOMAIN}", f"Bench reader {number}", hashed, now),
         )
-        user_id = cursor.lastrowid
         chosen = set()
         while len(chosen) < pick.randint(3, 5):
             kind = pick.choice(["mesh", "mesh", "keyword", "journal", "type"])
@@ -105,7 +104,7 @@ def add_readers(database, seed=11):
 
 
 def remove_readers(connection):
-    ids = [row[0] for row in connection.execute(
+    ids = [row[0] for row in connection.rows(
         'SELECT id FROM "user" WHERE email LIKE ?', (f"%@{DOMAIN}",))]  # fmt: skip
     marks = ", ".join("?" * len(ids))
     if ids:
@@ -128,9 +127,9 @@ def reopen_issues(connection):
     connection.commit()
 
 
-def publish_issues(database):
+def publish_issues(url):
     """(seconds, peak RSS in MB) of `flask publish-issues`, measured by /usr/bin/time."""
-    env = {"DATABASE_URL": f"sqlite:///{database}", "PATH": "/usr/bin:/bin"}
+    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
     command = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "flask", "--app", "app",
                "publish-issues"]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
@@ -187,18 +186,18 @@ def sample_path(interests):
     )
 
 
-def run(records, repeat):
-    database = library(records)
-    mixed, boundary = add_readers(database)
-    connection = sqlite3.connect(database)
+def run(records, repeat, postgres=False):
+    connection = Library(records, postgres)
+    mixed, boundary = add_readers(connection)
     try:
-        size = connection.execute("SELECT count(*) FROM article").fetchone()[0]
-        print(f"{size:,} papers · {READERS} readers · their next issue draws on the "
+        [(size,)] = connection.rows("SELECT count(*) FROM article")
+        engine = "PostgreSQL" if postgres else "SQLite"
+        print(f"{size:,} papers on {engine} · {READERS} readers · their next issue draws on the "
               f"{NEW_PAPERS:,} papers added since {boundary}\n")  # fmt: skip
 
         # publish-issues: 100 due issues, then the same command with nothing due.
-        seconds, peak, said = publish_issues(database)
-        idle_seconds, idle_peak, _ = publish_issues(database)
+        seconds, peak, said = publish_issues(connection.url)
+        idle_seconds, idle_peak, _ = publish_issues(connection.url)
         print(
             f"publish-issues, {READERS} readers: {seconds:.1f} s ({seconds / READERS:.2f} s a"
             f" reader), peak RSS {peak:.0f} MB — {said}"
@@ -209,7 +208,7 @@ def run(records, repeat):
         )
         reopen_issues(connection)
 
-        process, port = start_server(database)
+        process, port = start_server(connection.url)
         try:
             http_connection = http.client.HTTPConnection("127.0.0.1", port)
             bare, _ = latencies(http_connection, "/__bare", repeat)
@@ -251,15 +250,16 @@ def run(records, repeat):
         )
     finally:
         remove_readers(connection)
-        connection.close()
+        connection.connection.close()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=50, help="requests of the fixed sample")
+    parser.add_argument("--postgres", action="store_true", help="on PostgreSQL (pg_cluster.py)")
     args = parser.parse_args()
-    run(args.records, args.repeat)
+    run(args.records, args.repeat, args.postgres)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,14 @@ against the raw FTS5 query it runs on (the bare cost of searching).
 
     .venv/bin/python benchmarks/bench_pages.py                    # 1,000,000 papers
     .venv/bin/python benchmarks/bench_pages.py --records 20000    # quick check
+    .venv/bin/python benchmarks/bench_pages.py --postgres         # the same on PostgreSQL
 
 The library is built once with Pearl's own import command from the synthetic corpus of
 bench_import.py and cached in benchmarks/.cache/ (about 8 GB at a million papers; delete the
 folder to get the space back); a cached library made by an older Pearl is migrated first.
+With --postgres the library is a database on the benchmarks' own PostgreSQL server
+(pg_cluster.py, its cluster cached beside the SQLite files), imported by the same command,
+and the raw query is its tsvector match ranked by ts_rank_cd.
 The server runs in a process of its own (werkzeug, threaded); requests are made one at a time
 over one keep-alive connection, so each latency is the server's alone.
 """
@@ -50,37 +54,103 @@ SERVER = textwrap.dedent(
 )
 
 
-def library(records):
-    """The cached SQLite library of `records` papers, imported by `flask import` if missing
-    (the import counts the papers and the suggestions' terms as it goes). A cached one is
-    brought up to date first (`flask init-db`: migrations since it was made)."""
-    path = CACHE / f"library_{records}.db"
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
-    if path.exists():
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
-        subprocess.run([*flask, "init-db"], cwd=ROOT, env=env, check=True)
+class Library:
+    """A cached library of `records` papers on one engine: its URL for Pearl, and SQL on it
+    for the benchmark (written with `?` placeholders, as Pearl's own is)."""
+
+    def __init__(self, records, postgres=False):
+        self.records, self.postgres = records, postgres
+        self.url = self._postgres_url() if postgres else f"sqlite:///{self._sqlite_path()}"
+        if postgres:
+            import psycopg  # noqa: PLC0415 - only the PostgreSQL run needs it
+
+            self.connection = psycopg.connect(self.url, autocommit=True)
+        else:
+            self.connection = sqlite3.connect(self.url.removeprefix("sqlite:///"))
+
+    def execute(self, sql, params=()):
+        if self.postgres:
+            sql = sql.replace("?", "%s")
+        return self.connection.execute(sql, params)
+
+    def rows(self, sql, params=()):
+        return self.execute(sql, params).fetchall()
+
+    def commit(self):
+        self.connection.commit()
+
+    def _sqlite_path(self):
+        """The SQLite file, imported by `flask import` if missing (the import counts the
+        papers and the suggestions' terms as it goes), else brought up to date (`flask
+        init-db`: migrations since it was made)."""
+        path = CACHE / f"library_{self.records}.db"
+        if path.exists():
+            _flask(f"sqlite:///{path}", "init-db")
+            return path
+        partial = path.with_suffix(".partial.db")
+        for leftover in CACHE.glob(partial.name + "*"):
+            leftover.unlink()
+        self._import(f"sqlite:///{partial}", path.name)
+        sqlite3.connect(partial).execute("PRAGMA wal_checkpoint(TRUNCATE)").connection.close()
+        partial.rename(path)
         return path
-    source = corpus(records)
-    partial = path.with_suffix(".partial.db")
-    for leftover in CACHE.glob(partial.name + "*"):
-        leftover.unlink()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{partial}"}
-    started = time.perf_counter()
-    subprocess.run([*flask, "import", str(source)], cwd=ROOT, env=env, check=True)
-    print(f"built {path.name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    sqlite3.connect(partial).execute("PRAGMA wal_checkpoint(TRUNCATE)").connection.close()
-    partial.rename(path)
-    return path
+
+    def _postgres_url(self):
+        """The PostgreSQL database: imported until it holds every paper (an import cut short
+        goes on where it stopped: what is stored already is skipped), then migrated."""
+        import pg_cluster  # noqa: PLC0415 - only the PostgreSQL run starts a server
+
+        url = pg_cluster.database_url(f"library_{self.records}")
+        _flask(url, "init-db")
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(url) as connection:
+            (stored,) = connection.execute("SELECT count(*) FROM article").fetchone()
+        if stored < self.records:
+            self._import(url, f"library_{self.records} on PostgreSQL")
+        return url
+
+    def _import(self, url, name):
+        source = corpus(self.records)
+        started = time.perf_counter()
+        _flask(url, "import", str(source))
+        print(f"built {name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+    def raw_match(self, texts):
+        """The bare cost of a search, in milliseconds a text: SQLite's FTS5 MATCH … ORDER BY
+        bm25 LIMIT 20, or PostgreSQL's tsvector match ORDER BY ts_rank_cd LIMIT 20 (the same
+        weights Pearl ranks by), every word required."""
+        if self.postgres:
+            from models.postgres import RANK_WEIGHTS  # noqa: PLC0415
+
+            sql = (f"SELECT pmid FROM article_text, plainto_tsquery('english', %s) q"
+                   f" WHERE document @@ q ORDER BY ts_rank_cd({RANK_WEIGHTS}, document, q) DESC"
+                   " LIMIT 20")  # fmt: skip
+        else:
+            sql = ("SELECT rowid FROM article_search WHERE article_search MATCH ? "
+                   "ORDER BY bm25(article_search) LIMIT 20")  # fmt: skip
+        times = []
+        for text in texts:
+            query = text if self.postgres else " ".join(f'"{word}"' for word in text.split())
+            started = time.perf_counter()
+            self.connection.execute(sql, (query,)).fetchall()
+            times.append((time.perf_counter() - started) * 1000)
+        return times
 
 
-def start_server(database):
+def _flask(url, *command):
+    flask = [sys.executable, "-m", "flask", "--app", "app", *command]
+    subprocess.run(flask, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True)
+
+
+def start_server(url):
     """The benchmark's server in a process of its own, and its port; its log (every request,
     and a traceback if it dies at start) goes to the instance folder."""
     instance = CACHE / "bench-instance"
     instance.mkdir(parents=True, exist_ok=True)
     log = instance / "server.log"
     process = subprocess.Popen(
-        [sys.executable, "-c", SERVER, f"sqlite:///{database}", str(instance)],
+        [sys.executable, "-c", SERVER, url, str(instance)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
     )  # fmt: skip
     line = process.stdout.readline()
@@ -114,13 +184,9 @@ def line(name, status, times, baseline):
     print(f"{name:<28} {status:>6} {p50:>8.1f} {p95:>8.1f} {p95 / base95:>10.1f}x")
 
 
-def queries(database, count, seed=7):
+def queries(library, count, seed=7):
     """`count` varied searches from the library's own titles: one to three title words."""
-    rows = (
-        sqlite3.connect(database)
-        .execute("SELECT title FROM article ORDER BY pmid LIMIT 5000")
-        .fetchall()
-    )
+    rows = library.rows("SELECT title FROM article ORDER BY pmid LIMIT 5000")
     words = [re.findall(r"[^\W\d_]{4,}", re.sub("<[^>]+>", " ", title)) for (title,) in rows]
     words = [w for w in words if w]
     pick = random.Random(seed)
@@ -128,32 +194,13 @@ def queries(database, count, seed=7):
             (pick.choice(words) for _ in range(count))]  # fmt: skip
 
 
-def raw_match(database, texts):
-    """The bare cost: FTS5 MATCH … ORDER BY bm25 LIMIT 20 for each text, in milliseconds."""
-    connection = sqlite3.connect(database)
-    sql = ("SELECT rowid FROM article_search WHERE article_search MATCH ? "
-           "ORDER BY bm25(article_search) LIMIT 20")  # fmt: skip
-    times = []
-    for text in texts:
-        query = " ".join('"' + word + '"' for word in text.split())
-        started = time.perf_counter()
-        connection.execute(sql, (query,)).fetchall()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
-def deep_page(database, size, per_page=20):
+def deep_page(library, size, per_page=20):
     """The home page's URL halfway down the list, as its Older links lead there: the page
     number and the cursor (sort date and PMID) of the paper just above it."""
     number = max(2, size // per_page // 2)
-    date, pmid = (
-        sqlite3.connect(database)
-        .execute(
-            "SELECT sort_date, pmid FROM article ORDER BY sort_date DESC, pmid DESC "
-            "LIMIT 1 OFFSET ?",
-            ((number - 1) * per_page - 1,),
-        )
-        .fetchone()
+    [(date, pmid)] = library.rows(
+        "SELECT sort_date, pmid FROM article ORDER BY sort_date DESC, pmid DESC LIMIT 1 OFFSET ?",
+        ((number - 1) * per_page - 1,),
     )
     return f"/?page={number}&before={date}.{pmid}"
 
@@ -167,16 +214,13 @@ SUGGESTIONS = {
 }
 
 
-def run(records, repeat, count):
-    database = library(records)
-    size = sqlite3.connect(database).execute("SELECT count(*) FROM article").fetchone()[0]
-    some = (
-        sqlite3.connect(database)
-        .execute("SELECT pmid FROM article ORDER BY pmid LIMIT 1 OFFSET ?", (size // 2,))
-        .fetchone()[0]
-    )
-    deep = deep_page(database, size)
-    process, port = start_server(database)
+def run(records, repeat, count, postgres=False):
+    library = Library(records, postgres)
+    [(size,)] = library.rows("SELECT count(*) FROM article")
+    [(some,)] = library.rows("SELECT pmid FROM article ORDER BY pmid LIMIT 1 OFFSET ?",
+                             (size // 2,))  # fmt: skip
+    deep = deep_page(library, size)
+    process, port = start_server(library.url)
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port)
         bare, _ = latencies(connection, "/__bare", repeat)
@@ -187,7 +231,8 @@ def run(records, repeat, count):
             "similar papers (htmx)": f"/articles/{some}/similar",
             **SUGGESTIONS,
         }
-        print(f"{size:,} papers · {repeat} requests each · one client, keep-alive\n")
+        engine = "PostgreSQL" if postgres else "SQLite"
+        print(f"{size:,} papers on {engine} · {repeat} requests each · one client, keep-alive\n")
         print(f"{'what':<28} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'p95 / base':>11}")
         baseline = summary(bare)
         line("bare endpoint (baseline)", 200, baseline, baseline)
@@ -195,7 +240,7 @@ def run(records, repeat, count):
         for name, path in pages.items():
             times, status = latencies(connection, path, repeat, hx if "htmx" in name else None)
             line(name, status, summary(times), baseline)
-        texts = queries(database, count)
+        texts = queries(library, count)
         search_times, status = [], None
         for text in texts:
             started = time.perf_counter()
@@ -204,9 +249,10 @@ def run(records, repeat, count):
             response.read()
             status = response.status
             search_times.append((time.perf_counter() - started) * 1000)
-        raw = summary(raw_match(database, texts))
+        raw = summary(library.raw_match(texts))
         print(f"\n{count} searches (1–3 title words):")
-        line("raw FTS5 MATCH, LIMIT 20", "", raw, raw)
+        line("raw tsvector match, LIMIT 20" if postgres else "raw FTS5 MATCH, LIMIT 20", "",
+             raw, raw)  # fmt: skip
         line("GET /search", status, summary(search_times), raw)
         print("\ntargets: every page p95 ≤ 50 ms; search p95 ≤ 50 ms and ≤ 2× the raw query")
     finally:
@@ -219,8 +265,9 @@ def main():
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=100, help="requests per page")
     parser.add_argument("--queries", type=int, default=1000, help="searches to time")
+    parser.add_argument("--postgres", action="store_true", help="on PostgreSQL (pg_cluster.py)")
     args = parser.parse_args()
-    run(args.records, args.repeat, args.queries)
+    run(args.records, args.repeat, args.queries, args.postgres)
 
 
 if __name__ == "__main__":

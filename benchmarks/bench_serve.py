@@ -7,6 +7,7 @@ duplicated.
     .venv/bin/python benchmarks/bench_serve.py                     # SQLite, ~2 minutes
     .venv/bin/python benchmarks/bench_serve.py --seconds 5 --writers-seconds 10   # quicker
     .venv/bin/python benchmarks/bench_serve.py --database-url postgresql://…  # empty PG
+    .venv/bin/python benchmarks/bench_serve.py --postgres   # a fresh database on pg_cluster.py's
 
 Needs `wrk` (Debian: apt-get install wrk). Target: the paper page at ≥ 40% of the bare
 endpoint's requests/s; the writers lose and duplicate nothing.
@@ -39,6 +40,10 @@ DEMO = ROOT / "demo" / "medline16n0902.xml.gz"
 PAPER = 24997269  # the seed paper: the page with 20 notes
 WRITERS_PAPER = 17942999  # the writers' notes go here, so they can be counted alone
 EMAIL, PASSWORD = "bench@example.org", "bench password 1234"
+# One browser: signing in and every request after send the same User-Agent. Flask-Login
+# ties a session to its browser (address and User-Agent): from another it marks the session
+# not fresh and sends a new cookie, which wrk would never store, on every request.
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) pearl-bench"
 QUERIES = [
     "neuropathic pain", "pain", "cancer", "heart failure", "diabetes mellitus", "stroke",
     '"randomized controlled trial"', "asthma OR copd", "sepsis NOT children",
@@ -123,6 +128,7 @@ def sign_in(base):
     the reader's 20 notes on the benchmark's paper, half of them shared."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"csrf_token": token, "email": EMAIL, "password": PASSWORD})
@@ -184,7 +190,13 @@ def main():
     parser.add_argument("--writers", type=int, default=50)
     parser.add_argument("--writers-seconds", type=int, default=60)
     parser.add_argument("--database-url", help="an empty PostgreSQL database to use instead")
+    fresh = "a fresh database on the benchmarks' PostgreSQL server (pg_cluster.py)"
+    parser.add_argument("--postgres", action="store_true", help=fresh)
     args = parser.parse_args()
+    if args.postgres:
+        import pg_cluster  # noqa: PLC0415 - only the PostgreSQL run starts a server
+
+        args.database_url = pg_cluster.fresh_database_url("serve_bench")
     if not shutil.which("wrk"):
         sys.exit("bench_serve needs wrk: apt-get install wrk")
 
@@ -193,7 +205,7 @@ def main():
     server, base = start_gunicorn(folder, url, free_port())
     try:
         cookie, token = sign_in(base)
-        signed_in = {"Cookie": cookie}
+        signed_in = {"Cookie": cookie, "User-Agent": USER_AGENT}
         htmx = {**signed_in, "HX-Request": "true"}
         post = {**htmx, "X-CSRFToken": token,
                 "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip

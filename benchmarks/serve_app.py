@@ -1,6 +1,7 @@
 """Pearl as gunicorn serves it in production, plus one bare endpoint for the serving
-benchmark: `/bench/bare` answers a fixed string through the same app, middleware and
-per-request database connection, the cost of serving anything at all (bench_serve.py)."""
+benchmark: `/bench/bare` answers a fixed string through the same app, middleware and the
+connection each request takes from the pool: the cost of serving anything at all
+(bench_serve.py)."""
 
 import sys
 from pathlib import Path

@@ -6,10 +6,28 @@ import datetime
 import html
 import json
 import re
+import weakref
 
 from peewee import SQL, DatabaseProxy, Model, TextField
 
 db = DatabaseProxy()
+
+
+class EveryPool:
+    """Mixed into each engine's pooled database class: every pool this process opened is
+    remembered, so close_every_pool can close them all (a pool dropped with connections
+    open leaves them to the garbage collector: psycopg warns, and an SQLite file copied
+    then misses what its open connections have not checkpointed)."""
+
+    opened = weakref.WeakSet()
+
+    def remember_pool(self):
+        EveryPool.opened.add(self)
+
+    @staticmethod
+    def close_every_pool():
+        for database in list(EveryPool.opened):
+            database.close_all()
 
 
 class Corner:

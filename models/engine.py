@@ -3,7 +3,7 @@
 from peewee import SqliteDatabase
 from playhouse import db_url
 
-from .base import CORNERS, db
+from .base import CORNERS, EveryPool, db
 from .postgres import PearlPostgresqlDatabase
 from .sqlite import SQLITE_PRAGMAS, PearlSqliteDatabase, disk_is_full
 
@@ -27,6 +27,8 @@ def relax_durability():
     if isinstance(db.obj, SqliteDatabase):
         db.execute_sql("PRAGMA synchronous = NORMAL")
         db.execute_sql(f"PRAGMA wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
+        if isinstance(db.obj, PearlSqliteDatabase):
+            db.obj.single_use()  # never lent, relaxed, to a web request
 
 
 def open_database(url):
@@ -63,8 +65,9 @@ def database_problem(error):
 
 
 def close_all():
-    """Close every connection this process holds, pooled ones too (every PostgreSQL pool it
-    opened): copying or dropping a PostgreSQL database needs nobody connected to it."""
+    """Close every connection this process holds, pooled ones too (every pool it opened):
+    dropping a PostgreSQL database needs nobody connected to it, and a copy of an SQLite file
+    holds only what was checkpointed, which closing the last connection does."""
     if db.obj is not None:
         db.obj.close()
-    PearlPostgresqlDatabase.close_every_pool()
+    EveryPool.close_every_pool()

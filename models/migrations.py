@@ -1,6 +1,6 @@
 """Schema migrations: numbered, run once each, in order, on every database."""
 
-from peewee import DateTimeField, IntegerField, SqliteDatabase, fn
+from peewee import DateTimeField, ForeignKeyField, IntegerField, SqliteDatabase, fn
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_schema
 
@@ -253,6 +253,23 @@ def _migration_18():
     db.create_tables([NoteKey])
 
 
+def _migration_20():
+    # PMIDs as 64-bit integers on PostgreSQL too (issue 12): SQLite's integers already are,
+    # and a PMID past 2^31 (the benchmarks' million-paper corpus numbers its copies so)
+    # stopped an import there alone. New databases get BIGINT from the models; this widens
+    # the columns of older ones. Independent of the other migrations.
+    if _on_sqlite():
+        return
+    columns = [(model, field) for model in (Article, ArticleText, ArticleFacet, Notice)
+               for field in model._meta.sorted_fields if field.field_type == "BIGINT"]  # fmt: skip
+    columns += [(model, field) for model in _MODELS_NAMING_PAPERS
+                for field in model._meta.sorted_fields
+                if isinstance(field, ForeignKeyField) and field.rel_model is Article]  # fmt: skip
+    for model, field in columns:
+        db.execute_sql(f'ALTER TABLE "{model._meta.table_name}" ALTER COLUMN '
+                       f'"{field.column_name}" TYPE bigint')  # fmt: skip
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -272,6 +289,7 @@ MIGRATIONS = {
     16: _migration_16,
     17: _migration_17,
     18: _migration_18,
+    20: _migration_20,
 }
 
 
@@ -302,3 +320,6 @@ from .people import LoginToken, Note, NoteKey, User, UserSession
 from .journal import Feedback, Interest, Issue, IssueEntry
 from .library import Collection, CollectionItem, CorrectionAlert, Star
 # isort: on
+
+# The tables with a foreign key to a paper (migration 20 widens those columns).
+_MODELS_NAMING_PAPERS = (Note, Star, CollectionItem, CorrectionAlert, IssueEntry, Feedback)

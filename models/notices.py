@@ -2,7 +2,7 @@
 
 import re
 
-from peewee import SQL, CharField, IntegerField, NodeList, TextField
+from peewee import SQL, BigIntegerField, CharField, NodeList, TextField
 
 from .base import MONTHS, BaseModel, bulk
 
@@ -45,15 +45,15 @@ class Notice(BaseModel):
     (`rows_for`, `replace_for`); `import-retractions` replaces a CSV's rows by Record ID.
     The same fact read from both sides is two rows: readers merge them (retractions.py)."""
 
-    pmid = IntegerField()
+    pmid = BigIntegerField()
     nature = CharField()  # retraction | concern | correction | update
-    notice_pmid = IntegerField(null=True)
+    notice_pmid = BigIntegerField(null=True)
     notice_doi = CharField(null=True)
     date = CharField(null=True)  # "YYYY-MM-DD", "YYYY-MM" or "YYYY": what the source gives
     citation = TextField(null=True)  # the notice's citation, as the source writes it
     reason = TextField(null=True)  # Retraction Watch's reasons, "; "-separated
     source = CharField()  # pubmed | retractionwatch
-    origin = IntegerField()
+    origin = BigIntegerField()  # a PMID or a Record ID
 
     class Meta:
         indexes = ((("pmid", "nature"), False), (("notice_pmid",), False),

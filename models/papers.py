@@ -4,6 +4,7 @@ import json
 
 from peewee import (
     SQL,
+    BigIntegerField,
     CharField,
     CompositeKey,
     DateTimeField,
@@ -15,6 +16,7 @@ from peewee import (
     fn,
 )
 
+from . import prepared
 from .base import (
     EMPTY_DICT,
     EMPTY_LIST,
@@ -34,9 +36,11 @@ from .base import (
 
 class Article(BaseModel):
     """One PubMed record, keyed by PMID. Lists (authors, abstract, MeSH…) are JSON columns:
-    they are always read whole with the article, and one row per record keeps import fast."""
+    they are always read whole with the article, and one row per record keeps import fast.
+    PMIDs are 64-bit on both engines (SQLite's integers are; PostgreSQL's `integer` is not),
+    as is every column holding one."""
 
-    pmid = IntegerField(primary_key=True)
+    pmid = BigIntegerField(primary_key=True)
     doi = CharField(null=True)
     pmcid = CharField(null=True)
     title = TextField()  # sanitised HTML: inline <i>, <sup>, <sub>, <b>, <u> and MathML only
@@ -132,11 +136,17 @@ class Article(BaseModel):
         that are stored here, as JSON) and `notices_found` (its retractions, corrections…
         and what it is the notice of, as JSON: see retractions.py) from the same query. With
         a signed-in `reader`, `starred` (0 or 1) says whether they starred it, also folded in."""
-        columns = [cls, json_corner.linked_pmids(cls.comments_corrections),
-                   json_corner.notices_of(cls.pmid)]  # fmt: skip
-        if reader is not None:
-            columns.append(Star.starred_column(reader, cls.pmid))
-        return cls.select(*columns).where(cls.pmid == pmid).get_or_none()
+
+        def build(pmid, reader=None):
+            columns = [cls, json_corner.linked_pmids(cls.comments_corrections),
+                       json_corner.notices_of(cls.pmid)]  # fmt: skip
+            if reader is not None:
+                columns.append(Star.starred_column(reader, cls.pmid))
+            return cls.select(*columns).where(cls.pmid == pmid).limit(1)
+
+        if reader is None:
+            return prepared.first("paper page", build, pmid=pmid)
+        return prepared.first("paper page, signed in", build, pmid=pmid, reader=reader.id)
 
     @classmethod
     def with_retracted(cls):
@@ -458,7 +468,7 @@ class ArticleText(BaseModel):
     MeSH headings and keywords joined): the index's external content. Kept apart from Article
     so the index can be rebuilt from it in one pass after a large import."""
 
-    pmid = IntegerField(primary_key=True)
+    pmid = BigIntegerField(primary_key=True)
     title = TextField()
     abstract = TextField()
     mesh = TextField()
@@ -489,7 +499,7 @@ class ArticleFacet(BaseModel):
 
     kind = CharField()
     key = TextField()
-    pmid = IntegerField()
+    pmid = BigIntegerField()
 
     class Meta:
         primary_key = CompositeKey("kind", "key", "pmid")

@@ -18,6 +18,7 @@ from peewee import (
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import prepared
 from .base import BaseModel, Privacy, display_date, utcnow
 from .papers import Article
 
@@ -236,11 +237,16 @@ class UserSession(BaseModel):
         """The User whose live session `key` is, or None: one query."""
         if not key:
             return None
-        user = (
-            User.select()
-            .join(cls)
-            .where((cls.key_hash == User.hash_secret(key)) & (cls.expires_at > (now or utcnow())))
-            .first()
+        user = prepared.first(
+            "session's reader",
+            lambda key_hash, now: (
+                User.select()
+                .join(cls)
+                .where((cls.key_hash == key_hash) & (cls.expires_at > now))
+                .limit(1)
+            ),
+            key_hash=User.hash_secret(key),
+            now=cls.expires_at.db_value(now or utcnow()),
         )
         if user is not None:
             user.session_key = key
@@ -295,13 +301,21 @@ class Note(BaseModel):
     def page_on(cls, article, user, page, per_page):
         """One page of the notes on `article` visible to `user`, newest first, each carrying
         `total` (all visible notes) from a window function: one query for list and count."""
-        return list(
-            cls.visible_to(user)
-            .select_extend(fn.COUNT(cls.id).over().alias("total"), cls.changed_column())
-            .where(cls.article == article)
-            .order_by(cls.created_at.desc(), cls.id.desc())
-            .paginate(page, per_page)
-        )
+
+        def build(article, limit, offset, user=None):
+            return (
+                cls.visible_to(user)
+                .select_extend(fn.COUNT(cls.id).over().alias("total"), cls.changed_column())
+                .where(cls.article == article)
+                .order_by(cls.created_at.desc(), cls.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+
+        place = {"article": article.pmid, "limit": per_page, "offset": (page - 1) * per_page}
+        if user is None:
+            return list(prepared.run("notes on a paper", build, **place))
+        return list(prepared.run("notes on a paper, signed in", build, **place, user=user.id))
 
     @classmethod
     def changed_column(cls):

@@ -5,14 +5,13 @@ of models/sqlite.py, sharing its SQL wherever the two engines read it alike)."""
 import functools
 import json
 import re
-import weakref
 
 from peewee import SQL, NodeList
 from playhouse.pool import PooledPostgresqlDatabase
 
 import search_query
 
-from .base import bulk, db, issue_candidates, json_corner, search_index
+from .base import EveryPool, bulk, db, issue_candidates, json_corner, search_index
 from .sqlite import _SQLiteBulk, _SQLiteIssueCandidates, _SQLiteJSON, _SQLiteSearchIndex
 
 # A `?` placeholder outside quoted text (SQLite's style: Pearl's hand-written SQL uses it).
@@ -31,7 +30,7 @@ def _pyformat(sql):
     return _QUOTED_OR_MARK.sub(swap, sql)
 
 
-class PearlPostgresqlDatabase(PooledPostgresqlDatabase):
+class PearlPostgresqlDatabase(EveryPool, PooledPostgresqlDatabase):
     """PostgreSQL as Pearl uses it. The hand-written SQL of the models is written once, with
     SQLite's `?` placeholders; statements that carry them are translated here (peewee's own
     statements already use `%s` and pass through). `atomic("IMMEDIATE")` is SQLite's lock
@@ -41,20 +40,11 @@ class PearlPostgresqlDatabase(PooledPostgresqlDatabase):
     Connections are pooled (peewee's pool): each request takes one and gives it back when it
     closes. Opening a PostgreSQL connection per request cost more than serving the page."""
 
-    opened = weakref.WeakSet()  # every pool of this process, for close_every_pool
-
     def __init__(self, database, **options):
         options.setdefault("max_connections", 32)  # per process: gunicorn's threads and more
         options.setdefault("stale_timeout", 300)  # seconds an idle connection is kept
         super().__init__(database, **options)
-        self.opened.add(self)
-
-    @classmethod
-    def close_every_pool(cls):
-        """Close the connections of every pool this process opened: a pool dropped with
-        connections still open leaves them to the garbage collector (and psycopg warns)."""
-        for database in list(cls.opened):
-            database.close_all()
+        self.remember_pool()
 
     def execute_sql(self, sql, params=None):
         if params and "?" in sql and "%s" not in sql:

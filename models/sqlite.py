@@ -6,12 +6,15 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 import urllib.parse
+import weakref
 
-from peewee import SQL, NodeList, SqliteDatabase
+from peewee import SQL, NodeList
+from playhouse.pool import PooledSqliteDatabase
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
-from .base import bulk, db, issue_candidates, json_corner, search_index
+from .base import EveryPool, bulk, db, issue_candidates, json_corner, search_index
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -45,17 +48,53 @@ class ArticleSearch(FTS5Model):
         }
 
 
-class PearlSqliteDatabase(SqliteDatabase):
+class PearlSqliteDatabase(EveryPool, PooledSqliteDatabase):
     """SQLite as Pearl needs it with several processes writing at once (an import, the web
     server, `publish-issues` from cron).
 
     Every transaction begins IMMEDIATE, taking the write lock up front and waiting for it
     (busy_timeout): a deferred transaction that reads and then writes fails at once with
     "database is locked" when another connection wrote in between, whatever the timeout.
+
+    Connections are pooled (peewee's pool): a request takes one and gives it back. A new
+    SQLite connection reads and parses the whole schema at its first statement and prepares
+    every statement afresh, which on the paper page cost ten times its three queries. A
+    connection that is not what a new one would be (read-only on a full disk, or relaxed
+    for an import) is closed instead of going back.
     """
 
     def __init__(self, database, **options):
+        # No cap: a connection per thread at most is open at once, and a file has no
+        # server-side limit to respect (a threaded development server may run dozens).
+        options.setdefault("max_connections", None)
+        options.setdefault("stale_timeout", 300)  # seconds a connection is kept, at most
+        # A pooled connection serves one thread at a time, but not always the thread that
+        # opened it.
+        options.setdefault("check_same_thread", False)
         super().__init__(database, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **options)
+        self._single_use = set()  # keys of connections to close rather than pool
+        self.remember_pool()
+        # A connection must never cross a fork (SQLite's rule): a child forgets the pool it
+        # inherited (gunicorn --preload, multiprocessing's fork) and opens its own.
+        forget = weakref.WeakMethod(self._forget_inherited)
+        os.register_at_fork(after_in_child=lambda: forget() and forget()())
+
+    def _forget_inherited(self):
+        self._connections, self._in_use, self._single_use = [], {}, set()
+        self._pool_lock = threading.RLock()  # another thread may have held it at the fork
+        self._pool_available = threading.Condition(self._pool_lock)
+        self._state.reset()
+
+    def single_use(self):
+        """This thread's connection is closed, not pooled, when it is given back."""
+        self._single_use.add(self.conn_key(self.connection()))
+
+    def _close(self, conn, close_conn=False):
+        key = self.conn_key(conn)
+        if key in self._single_use:
+            self._single_use.discard(key)
+            close_conn = True
+        super()._close(conn, close_conn)
 
     def _connect(self):
         try:
@@ -63,7 +102,8 @@ class PearlSqliteDatabase(SqliteDatabase):
         except sqlite3.OperationalError:
             # On a full disk a connection that finds no WAL index (-shm) open cannot make one:
             # every page would fail. Read without one (SQLite keeps the index in memory); any
-            # write is then refused, and database_problem says the disk is full.
+            # write is then refused, and database_problem says the disk is full. Once space
+            # is back a new connection writes again: this one is never pooled.
             if not disk_is_full(self.database):
                 raise
             path = urllib.parse.quote(os.path.abspath(self.database))
@@ -75,6 +115,7 @@ class PearlSqliteDatabase(SqliteDatabase):
             except Exception:
                 connection.close()
                 raise
+            self._single_use.add(self.conn_key(connection))
             return connection
 
     def rollback(self):

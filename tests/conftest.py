@@ -133,7 +133,7 @@ def demo_database(tmp_path_factory):
     models.open_database(f"sqlite:///{path}")
     models.migrate()
     importer.import_file(DEMO_FILE)
-    models.db.close()
+    models.close_all()
     return path
 
 
@@ -205,14 +205,14 @@ def empty_app(request, tmp_path, postgres):
     with app.app_context():
         models.migrate()
     yield app
-    models.db.close()
+    models.close_all()
 
 
 @pytest.fixture
 def app(request, tmp_path, postgres):
     """An app on its own copy of the demo database."""
     yield make_app(tmp_path, new_database(request, tmp_path, postgres))
-    models.db.close()
+    models.close_all()
 
 
 @pytest.fixture

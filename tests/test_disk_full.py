@@ -37,7 +37,7 @@ def small_disk(tmp_path):
         return folder
 
     yield mount
-    models.db.close()
+    models.close_all()
     for folder in mounted:
         subprocess.run(["umount", "-l", str(folder)], check=True)
 
@@ -90,7 +90,7 @@ def full_disk(request, tmp_path, small_disk, demo_database):
     reader.login()
     assert reader.client.get("/journal").status_code == 200  # the first issue
     token = csrf_token(reader.client, f"/articles/{PMID}")
-    models.db.close()
+    models.close_all()  # "idle": no connection left open, pooled ones included
     other = None
     if request.param == "busy":
         other = sqlite3.connect(disk / "pearl.db")
@@ -129,7 +129,7 @@ def test_a_note_refused_for_a_full_disk_keeps_its_text(full_disk, htmx):
 def test_when_the_database_cannot_even_be_opened_the_text_comes_back(full_disk):
     app, client, token, filler = full_disk
     # A database file on the full disk whose WAL is not open yet: connecting fails.
-    models.db.close()
+    models.close_all()
     models.open_database(f"sqlite:///{filler.parent / 'other.db'}")
     page = post(client, token, "Do not lose me.", htmx=False)
     assert page.status_code == 503

@@ -341,7 +341,10 @@ def test_withdrawn_record_keeps_the_article_that_has_notes(app, auth):
 def note_form(client, pmid=PMID):
     """The fields of the note form as the paper's page renders it (its one-time key too)."""
     form = soup(client.get(f"/articles/{pmid}")).select_one("#note-form")
-    return {field["name"]: field.get("value", "") for field in form.select("input[type=hidden]")}
+    hidden = form.select("input[type=hidden]")
+    names = [field["name"] for field in hidden]
+    assert len(names) == len(set(names)), f"a field twice in the note form: {names}"
+    return {field["name"]: field.get("value", "") for field in hidden}
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])

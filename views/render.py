@@ -1,10 +1,11 @@
 """One place decides page or fragment: an htmx request (not a history restore) gets the
 named block of the page template, everything else gets the whole page."""
 
+import functools
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import abort, render_template, request
+from flask import abort, has_request_context, render_template, request, url_for
 from flask_htmx import HTMX
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
@@ -69,8 +70,32 @@ def init_app(app):
     app.add_template_filter(record_markup, "record_html")
     app.add_template_filter(time_ago)
     app.add_template_filter(exact_time)
+    app.jinja_env.globals["url_for"] = remembered_url_for
 
     app.after_request(_headers)
+
+
+def remembered_url_for(endpoint, **values):
+    """Templates' url_for, each URL built once per process: a paper page asks for some sixty
+    (every note's Edit and Delete, each form's action), and werkzeug's routing built each
+    one afresh, a fifth of the page's rendering. The same endpoint, values and script root
+    always make the same relative URL. Not remembered: URLs with a host (`_external`,
+    `_scheme`), endpoints relative to the current blueprint, values that cannot be a key."""
+    if endpoint.startswith(".") or "_external" in values or "_scheme" in values:
+        return url_for(endpoint, **values)
+    if not has_request_context():  # a mail rendered by a command: SERVER_NAME decides
+        return url_for(endpoint, **values)
+    try:
+        return _built_url(request.script_root, endpoint, tuple(sorted(values.items())))
+    except TypeError:  # an unhashable value, say a list for ?kind=…&kind=…
+        return url_for(endpoint, **values)
+
+
+@functools.lru_cache(maxsize=8192)
+def _built_url(script_root, endpoint, values):
+    # script_root is part of the key: behind a proxy that mounts Pearl under a prefix
+    # (X-Forwarded-Prefix) every URL starts with it.
+    return url_for(endpoint, **dict(values))
 
 
 def record_markup(fragment):
