@@ -109,7 +109,7 @@ def import_file(path, summary=None, on_batch=None, on_read=None, parallel=None, 
     if parallel is None:
         per_record = BYTES_PER_RECORD.get(path.suffix, BYTES_PER_RECORD_UNCOMPRESSED)
         parallel = size >= PARALLEL_MIN_RECORDS * per_record and _usable_cpus() > 1
-    source = _read_in_child(path) if parallel else _batches_here(pubmed.read(path))
+    source = _read_in_child(path) if parallel else _prepared_here(pubmed.read(path))
     plan = _IndexPlan(index, size, parallel)
     with closing(source) as batches:
         return _import_batches(batches, summary, on_batch, on_read, plan)
@@ -125,13 +125,14 @@ def _usable_cpus():
 def import_records(items, summary=None, on_batch=None, index="auto"):
     """Import records and Deletions from any reader (an E-utilities response…), in this
     process. With no size to estimate from, "auto" indexes as it goes."""
-    batches = ((batch, None) for batch in _chunks(items))
+    batches = ((prepare_batch(batch), len(batch), None) for batch in _chunks(items))
     return _import_batches(batches, summary, on_batch, None, _IndexPlan(index, None, False))
 
 
 def _import_batches(batches, summary, on_batch, on_read, plan):
-    """Prepare each batch of (items, bytes read) here while a writer thread stores the one
-    before: SQLite (the FTS5 index above all) works with the GIL released, so they overlap.
+    """Hand each prepared batch of (prepared, items, bytes read) to a writer thread, which
+    stores it while the next one is prepared (here, or in the reader process): SQLite (the
+    FTS5 index above all) works with the GIL released, so they overlap.
     A reader error stops the reading; the batches before it are still committed, in order,
     and a deferred index is rebuilt, so what was committed can be found."""
     with _rare_collections():
@@ -144,12 +145,12 @@ def _store_batches(batches, summary, on_batch, on_read, plan):
     writer = _BatchWriter(summary)
     deferred = interrupted = False
     try:
-        for batch, bytes_read in batches:
-            defer = plan.defer(len(batch), bytes_read)
+        for prepared, count, bytes_read in batches:
+            defer = plan.defer(count, bytes_read)
             deferred = deferred or defer
-            writer.put((*prepare_batch(batch), defer))
+            writer.put((*prepared, defer))
             if on_batch:
-                on_batch(len(batch))
+                on_batch(count)
             if on_read and bytes_read is not None:
                 on_read(bytes_read)
     except KeyboardInterrupt:
@@ -203,17 +204,19 @@ def _chunks(items):
         yield batch
 
 
-def _batches_here(reader):
-    """(batch, bytes read) from a pubmed.FileReader, read in this process."""
+def _prepared_here(reader):
+    """(prepared batch, items in it, bytes read) from a pubmed.FileReader, read and
+    prepared in this process."""
     for batch in _chunks(reader):
-        yield batch, reader.bytes_read
+        yield prepare_batch(batch), len(batch), reader.bytes_read
 
 
 # --- the reader process ---
 
 
 def _read_in_child(path):
-    """(batch, bytes read) from `path`, read by a second process while this one stores.
+    """(prepared batch, items in it, bytes read) from `path`, read and prepared (see
+    prepare_batch) by a second process while this one stores.
 
     The child is started with "spawn": a fresh interpreter, so no SQLite connection, lock or
     thread of this process is copied into it (fork would copy them mid-use). The calling
@@ -239,7 +242,7 @@ def _read_in_child(path):
             kind, *body = _receive(drain, child)
             finished = kind != "batch"
             if kind == "batch":
-                yield body[0], body[1]
+                yield body
             elif kind == "done":
                 return
             elif kind == "malformed":
@@ -296,7 +299,8 @@ def _receive(drain, child):
 
 
 def _child_main(path, sending):
-    """The reader process: batches of records from `path` into the pipe, then one closing
+    """The reader process: prepared batches of records from `path` into the pipe (the
+    Python work of a batch, about as much as storing it, is done on this side), then one closing
     message: ("done",), ("malformed", path, line, message) or ("error", exception)."""
     # Ctrl-C reaches the whole process group: the parent decides what to do, and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -314,7 +318,7 @@ def _read_and_send(path, sending):
     reader = pubmed.read(path)
     try:
         for batch in _chunks(reader):
-            _send(sending, ("batch", batch, reader.bytes_read))
+            _send(sending, ("batch", prepare_batch(batch), len(batch), reader.bytes_read))
         message = ("done",)
     except pubmed.MalformedFile as error:
         message = ("malformed", error.path, error.line, error.message)
@@ -344,15 +348,15 @@ def _send(sending, message):
 
 
 def _encode(message):
-    """Bytes for the pipe. A batch goes by marshal when it can (records are dicts of plain
-    values; a Deletion becomes a (pmids, line) tuple): about half pickle's cost at both ends.
-    Anything marshal refuses (a new field of another type, an exception) goes by pickle."""
+    """Bytes for the pipe. A prepared batch goes by marshal when it can (rows are dicts,
+    tuples and lists of plain values; its Summary becomes its skip counts): about half
+    pickle's cost at both ends. Anything marshal refuses (a new column of another type, an
+    exception) goes by pickle."""
     if message[0] == "batch":
-        kind, batch, bytes_read = message
-        items = [(item.pmids, item.line) if isinstance(item, pubmed.Deletion) else item
-                 for item in batch]  # fmt: skip
+        kind, (rows, deletions, counts), count, bytes_read = message
+        plain = (rows, deletions, counts.skipped, counts.skipped_reasons, count, bytes_read)
         try:
-            return b"M" + marshal.dumps((items, bytes_read))
+            return b"M" + marshal.dumps(plain)
         except ValueError:
             pass
     return b"P" + pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -362,9 +366,9 @@ def _decode(data):
     """The message _encode made."""
     if data[:1] == b"P":
         return pickle.loads(memoryview(data)[1:])
-    items, bytes_read = marshal.loads(memoryview(data)[1:])
-    batch = [pubmed.Deletion(*item) if isinstance(item, tuple) else item for item in items]
-    return ("batch", batch, bytes_read)
+    rows, deletions, skipped, reasons, count, bytes_read = marshal.loads(memoryview(data)[1:])
+    counts = Summary(skipped=skipped, skipped_reasons=reasons)
+    return ("batch", (rows, deletions, counts), count, bytes_read)
 
 
 def _error_message(error):
@@ -418,8 +422,9 @@ class _BatchWriter:
 
 
 def prepare_batch(batch):
-    """(rows by PMID, deleted PMIDs, counts so far) for one batch: the Python-side work. Each
-    PMID's rows: the article row, its search text, its facet rows, its terms (Term) and its
+    """(rows by PMID, deleted PMIDs, counts so far) for one batch: the Python-side work,
+    which reads no database (the reader process may do it). Each PMID's rows: the article
+    row (stamped when stored), its search text, its facet rows, its terms (Term) and its
     notice rows (retractions, corrections…: Notice)."""
     counts = Summary()
     rows, deletions = {}, []
@@ -456,6 +461,7 @@ def store_batch(rows, deletions, counts, defer_index=False):
                 continue
             else:
                 counts.updated += 1
+            row["added_at"] = row["updated_at"] = utcnow()
             changed.append(row)
             searchable.append(search)
             facets += facet_rows
@@ -473,8 +479,9 @@ def store_batch(rows, deletions, counts, defer_index=False):
 
 
 def article_row(record):
-    """A models.Article row from a reader's record: adds the sort date and content hash, and
-    passes every HTML field through the sanitizer (pages output them as markup)."""
+    """A models.Article row from a reader's record, but for added_at and updated_at (set
+    when it is stored): adds the sort date and content hash, and passes every HTML field
+    through the sanitizer (pages output them as markup)."""
     row = {name: record[name] for name in Article.columns() if name in record}
     _sanitise_html(row)
     year, month, day = record["pub_year"], record["pub_month"], record["pub_day"]
@@ -489,7 +496,6 @@ def article_row(record):
     # The stored values themselves identify the content: unchanged on re-import → skipped.
     digest = hashlib.blake2b(repr(tuple(row.values())).encode(), digest_size=16)
     row["record_hash"] = digest.hexdigest()
-    row["added_at"] = row["updated_at"] = utcnow()
     return row
 
 

@@ -172,5 +172,6 @@ ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstu
 
 
 def _ascii_lower(text):
-    """Lowercase as SQLite's lower() does (ASCII letters only)."""
-    return text.translate(ASCII_LOWER)
+    """Lowercase as SQLite's lower() does (ASCII letters only). On ASCII text (most keys)
+    that is str.lower(), some ten times faster than the table."""
+    return text.lower() if text.isascii() else text.translate(ASCII_LOWER)

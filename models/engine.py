@@ -13,12 +13,20 @@ def _disk_is_full():
     return isinstance(db.obj, SqliteDatabase) and disk_is_full(db.obj.database)
 
 
+# Pages the WAL may hold before a commit of the import's copies them into the database
+# (SQLite's default is 1,000, about 4 MB: less than one batch, so every commit checkpointed).
+# About 40 MB: a checkpoint every few batches, and pages a batch rewrites (the index's, the
+# terms') are copied once for several batches. Measured: about 5 % less CPU storing.
+IMPORT_CHECKPOINT_PAGES = 10_000
+
+
 def relax_durability():
     """For this thread's connection only (outside a transaction): commits that a power cut
     may roll back, for a bulk import that can simply be run again. SQLite's NORMAL in WAL
-    mode; other engines keep their own setting."""
+    mode, and fewer, larger checkpoints; other engines keep their own setting."""
     if isinstance(db.obj, SqliteDatabase):
         db.execute_sql("PRAGMA synchronous = NORMAL")
+        db.execute_sql(f"PRAGMA wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
         if isinstance(db.obj, PearlSqliteDatabase):
             db.obj.single_use()  # never lent, relaxed, to a web request
 

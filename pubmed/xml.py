@@ -2,6 +2,7 @@
 files), streamed with lxml's iterparse."""
 
 import html
+import itertools
 
 from lxml import etree
 
@@ -18,7 +19,12 @@ from pubmed.records import (
 # Inline markup PubMed keeps in titles and abstracts; every other element becomes its text.
 INLINE_TAGS = {"i", "b", "u", "sup", "sub"}
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
-RECORD_TAGS = {"PubmedArticle", "MedlineCitation", "DeleteCitation", "PubmedBookArticle"}
+RECORD_TAGS = ("PubmedArticle", "MedlineCitation", "DeleteCitation", "PubmedBookArticle")
+# Bytes fed to the parser at a time (what lxml's iterparse reads, too).
+CHUNK = 32 * 1024
+# How far into a file its root element is looked for (see _root_tag): PubMed's own start
+# within a few hundred bytes, after the XML declaration and DOCTYPE.
+ROOT_SEARCH = 1024 * 1024
 
 
 def parse_xml_stream(stream, name):
@@ -26,30 +32,25 @@ def parse_xml_stream(stream, name):
     `name` is what error messages call the source. Memory stays flat whatever the file: each
     record is cleared once read, and so is every element outside a record (a hostile file's
     millions of empty elements between records would otherwise pile up under the root)."""
-    context = etree.iterparse(stream, events=("start", "end"), resolve_entities=False,
-                              remove_comments=True, remove_pis=True)  # fmt: skip
     open_records = 0  # records being read: what ends inside one is part of it
     try:
-        for event, elem in context:
+        for event, elem in _record_events(stream):
             tag = elem.tag
+            if tag not in RECORD_TAGS:
+                continue  # the root's start (it may share its name with elements inside)
             if event == "start":
-                open_records += tag in RECORD_TAGS
+                open_records += 1
                 continue
-            if tag in RECORD_TAGS:
-                open_records -= 1
-                if tag == "MedlineCitation" and open_records:
-                    continue  # inside a PubmedArticle: read with its PubmedData when it ends
-                if tag == "MedlineCitation":
-                    yield citation_record(name, elem, None)
-                elif tag == "PubmedArticle":
-                    yield citation_record(
-                        name, elem.find("MedlineCitation"), elem.find("PubmedData")
-                    )
-                elif tag == "DeleteCitation":
-                    yield Deletion([_pmid(name, p) for p in elem.iter("PMID")], elem.sourceline)
-                # PubmedBookArticle (NCBI Bookshelf chapters) has no journal: not a paper page.
-            elif open_records:
-                continue  # part of the record being read
+            open_records -= 1
+            if tag == "MedlineCitation" and open_records:
+                continue  # inside a PubmedArticle: read with its PubmedData when it ends
+            if tag == "MedlineCitation":
+                yield citation_record(name, elem, None)
+            elif tag == "PubmedArticle":
+                yield citation_record(name, elem.find("MedlineCitation"), elem.find("PubmedData"))
+            elif tag == "DeleteCitation":
+                yield Deletion([_pmid(name, p) for p in elem.iter("PMID")], elem.sourceline)
+            # PubmedBookArticle (NCBI Bookshelf chapters) has no journal: not a paper page.
             elem.clear(keep_tail=True)
             while elem.getprevious() is not None:
                 del elem.getparent()[0]
@@ -57,6 +58,71 @@ def parse_xml_stream(stream, name):
         raise MalformedFile(name, error.lineno, error.msg) from None
     except EOFError as error:  # a truncated .gz
         raise MalformedFile(name, "end", f"compressed file ends early ({error})") from None
+
+
+def _record_events(stream):
+    """("start" | "end", element) for each record, and ("start", root) first. The parser
+    reports only these (an event for every element costs more than the parse itself), so
+    what lies outside the records is pruned from the tree after each chunk instead: every
+    finished element above the records goes (see _prune). A syntax error comes after the
+    events before it, as iterparse gives them."""
+    root_tag, head = _root_tag(stream)
+    tags = RECORD_TAGS if root_tag is None else (*RECORD_TAGS, root_tag)
+    parser = etree.XMLPullParser(events=("start", "end"), tag=tags, resolve_entities=False,
+                                 remove_comments=True, remove_pis=True)  # fmt: skip
+    root = None
+    chunks = itertools.chain(head, iter(lambda: stream.read(CHUNK), b""))
+    for data in itertools.chain(chunks, [None]):
+        error = None
+        try:
+            if data is None:
+                parser.close()
+            else:
+                parser.feed(data)
+        except etree.XMLSyntaxError as raised:
+            error = raised  # the events before it still count
+        for event, elem in parser.read_events():
+            if root is None:
+                root = elem.getroottree().getroot()
+            yield event, elem
+        if error is not None:
+            raise error
+        if root is not None:
+            _prune(root)
+
+
+def _root_tag(stream):
+    """(the tag of the stream's root element, or None if not found, and the chunks read to
+    find it). Its start is the first event the record parser needs: from the root, it
+    prunes what comes before the first record, too."""
+    sniffer = etree.XMLPullParser(events=("start",), resolve_entities=False,
+                                  remove_comments=True, remove_pis=True)  # fmt: skip
+    head, size = [], 0
+    while size < ROOT_SEARCH:
+        data = stream.read(CHUNK)
+        if not data:
+            break
+        head.append(data)
+        size += len(data)
+        try:
+            sniffer.feed(data)
+        except etree.XMLSyntaxError:
+            break  # the record parser will stop at the same place and say why
+        for _, elem in sniffer.read_events():
+            return elem.tag, head
+    return None, head
+
+
+def _prune(root):
+    """Delete the finished elements outside the records: at each level from the root down,
+    every child but the last (which may still be open), stopping at a record (cleared
+    when it ends). Every record before them has been read by now."""
+    parent = root
+    while parent.tag not in RECORD_TAGS and len(parent):
+        last = parent[-1]
+        if len(parent) > 1:
+            del parent[:-1]
+        parent = last
 
 
 def _pmid(path, elem):

@@ -40,11 +40,15 @@ def baseline():
     return megabytes
 
 
-def hostile(path, before, inside):
+def hostile(path, before, inside, first=False):
     """The demo file with `inside` (repeated ELEMENTS times) spliced in before its second
-    record, wrapped in `before`…: a file lxml accepts, the records all still there."""
+    record (`first`: before its first), wrapped in `before`…: a file lxml accepts, the
+    records all still there."""
     text = gzip.decompress(DEMO_FILE.read_bytes())
-    cut = text.index(b"</MedlineCitation>") + len(b"</MedlineCitation>")
+    if first:
+        cut = text.index(b"<MedlineCitation ")
+    else:
+        cut = text.index(b"</MedlineCitation>") + len(b"</MedlineCitation>")
     with gzip.open(path, "wb", compresslevel=9) as out:
         out.write(text[:cut] + before[0])
         out.write(inside * ELEMENTS)
@@ -53,15 +57,17 @@ def hostile(path, before, inside):
 
 
 @pytest.mark.parametrize(
-    ("before", "inside"),
+    ("before", "inside", "first"),
     [
-        pytest.param((b"", b""), b"<x/>", id="between-records"),
-        pytest.param((b"<x>", b"</x>"), b"<y/>", id="inside-an-element"),
-        pytest.param((b"<x>", b"</x>"), b"<!-- -->", id="comments"),
+        pytest.param((b"", b""), b"<x/>", False, id="between-records"),
+        # The reader hears only of records: what comes before the first is pruned all the same.
+        pytest.param((b"", b""), b"<x/>", True, id="before-the-first-record"),
+        pytest.param((b"<x>", b"</x>"), b"<y/>", False, id="inside-an-element"),
+        pytest.param((b"<x>", b"</x>"), b"<!-- -->", False, id="comments"),
     ],
 )
-def test_millions_of_empty_elements_keep_memory_flat(tmp_path, baseline, before, inside):
-    path = hostile(tmp_path / "hostile.xml.gz", before, inside)
+def test_millions_of_empty_elements_keep_memory_flat(tmp_path, baseline, before, inside, first):
+    path = hostile(tmp_path / "hostile.xml.gz", before, inside, first)
     assert path.stat().st_size < DEMO_FILE.stat().st_size + 100_000
     records, megabytes = peak(path)
     assert records == "604"

@@ -2,6 +2,7 @@
 path a file takes, errors that cross the process boundary with their file:line, no reader
 process left behind, and an index that is searchable again after an import that stopped."""
 
+import datetime
 import gzip
 import multiprocessing
 import os
@@ -101,6 +102,15 @@ def test_every_path_gives_the_same_database(tmp_path, parallel, index):
     assert reference[2]["neuropathic pain"] and reference[3][0]
     assert not search_index.is_stale() and no_reader_left()
     models.db.close()
+
+
+@pytest.mark.clock("2026-11-26T10:00Z")
+@pytest.mark.parametrize("parallel", [True, False])
+def test_rows_are_stamped_when_this_process_stores_them(database, parallel):
+    # The reader process prepares the rows, on its own (real) clock; the stamps are this one's.
+    importer.import_file(DEMO_FILE, parallel=parallel)
+    stamps = set(Article.select(Article.added_at, Article.updated_at).tuples())
+    assert stamps == {(datetime.datetime(2026, 11, 26, 10, 0),) * 2}
 
 
 @pytest.mark.parametrize("index", ["as-you-go", "rebuild"])
