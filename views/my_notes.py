@@ -24,6 +24,7 @@ from peewee import fn
 
 import citations
 import markup
+import search_query
 from models import Article, Note, db, utcnow
 from views.render import exact_time, page, page_number
 from views.shelf import reader
@@ -39,7 +40,7 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 def index():
     """Every note the reader wrote, newest first, a page at a time; `q` searches their text."""
     user = reader()
-    q = " ".join(request.args.get("q", "").split())[:200]
+    q = search_query.clean(request.args.get("q", ""))[:200]  # a NUL too: PostgreSQL refuses
     number = max(1, page_number())
     notes = list(
         Note.by_author(user, q)
