@@ -1,6 +1,6 @@
 """Schema migrations: numbered, run once each, in order, on every database."""
 
-from peewee import DateTimeField, ForeignKeyField, IntegerField, SqliteDatabase, fn
+from peewee import DateTimeField, IntegerField, SqliteDatabase, fn
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_schema
 
@@ -262,9 +262,8 @@ def _migration_20():
         return
     columns = [(model, field) for model in (Article, ArticleText, ArticleFacet, Notice)
                for field in model._meta.sorted_fields if field.field_type == "BIGINT"]  # fmt: skip
-    columns += [(model, field) for model in _MODELS_NAMING_PAPERS
-                for field in model._meta.sorted_fields
-                if isinstance(field, ForeignKeyField) and field.rel_model is Article]  # fmt: skip
+    # Every foreign key to a paper, as peewee knows them (a new table's is included).
+    columns += [(field.model, field) for field in Article._meta.backrefs]
     for model, field in columns:
         db.execute_sql(f'ALTER TABLE "{model._meta.table_name}" ALTER COLUMN '
                        f'"{field.column_name}" TYPE bigint')  # fmt: skip
@@ -331,6 +330,3 @@ from .people import LoginToken, Note, NoteKey, User, UserSession
 from .journal import Feedback, Interest, Issue, IssueEntry
 from .library import Collection, CollectionItem, CorrectionAlert, Star
 # isort: on
-
-# The tables with a foreign key to a paper (migration 20 widens those columns).
-_MODELS_NAMING_PAPERS = (Note, Star, CollectionItem, CorrectionAlert, IssueEntry, Feedback)
