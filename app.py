@@ -15,6 +15,7 @@ from views import (
     articles,
     auth,
     errors,
+    fragments,
     journal,
     library,
     limits,
@@ -69,6 +70,7 @@ def create_app(config=None):
     _upload_limits(app)
     csrf.init_app(app)
     render.init_app(app)
+    fragments.init_app(app)
     security.init_app(app)
     limits.init_app(app)
     auth.init_app(app)

@@ -415,6 +415,13 @@ class Article(BaseModel):
         return [(self.LINK_TYPES.get(k) or _spaced(k) or "Other", groups[k]) for k in ranked]
 
     @property
+    def fragment_key(self):
+        """What the page's record sections are made from (views/fragments.py): the stored
+        record (its content hash and when it was stored) and which linked papers are here."""
+        return (self.pmid, self.record_hash, self.updated_at,
+                getattr(self, "linked_in_library", None))  # fmt: skip
+
+    @property
     def library_links(self):
         """PMIDs among the comments and corrections that are in this Pearl: set by
         `Article.for_page` in the same query as the article, else none."""

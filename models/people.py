@@ -300,7 +300,9 @@ class Note(BaseModel):
     @classmethod
     def page_on(cls, article, user, page, per_page):
         """One page of the notes on `article` visible to `user`, newest first, each carrying
-        `total` (all visible notes) from a window function: one query for list and count."""
+        `total` (all visible notes) from a window function: one query for list and count.
+        The rows come raw (prepared.Fetched): the notes panel, kept rendered, often needs
+        no model of them."""
 
         def build(article, limit, offset, user=None):
             return (
@@ -314,8 +316,8 @@ class Note(BaseModel):
 
         place = {"article": article.pmid, "limit": per_page, "offset": (page - 1) * per_page}
         if user is None:
-            return list(prepared.run("notes on a paper", build, **place))
-        return list(prepared.run("notes on a paper, signed in", build, **place, user=user.id))
+            return prepared.fetch("notes on a paper", build, **place)
+        return prepared.fetch("notes on a paper, signed in", build, **place, user=user.id)
 
     @classmethod
     def changed_column(cls):
@@ -338,6 +340,16 @@ class Note(BaseModel):
             ),
             glue="",
         ).alias("changed_after")  # fmt: skip
+
+    @property
+    def fragment_key(self):
+        """What the note's HTML is made from but for who reads it and "3 minutes ago"
+        (views/fragments.py): its text, visibility, times, author's name, paper's notices."""
+        # The HTML by its digest: an edit at the same instant (a pinned clock) still changes
+        # the key, and the key stays small.
+        digest = hashlib.blake2b(self.html.encode(), digest_size=16).hexdigest()
+        return (self.id, digest, self.visibility, self.created_at, self.updated_at,
+                self.author.display_name, getattr(self, "changed_after", None))  # fmt: skip
 
     @property
     def paper_changed(self):

@@ -162,7 +162,7 @@ def panel_context(article, **state):
     number = max(1, page_number())
     per_page = current_app.config["NOTES_PER_PAGE"]
     notes = Note.page_on(article, signed_in_user(), number, per_page)
-    total = notes[0].total if notes else 0
+    total = notes.column("total")[0] if notes else 0
     return {
         "article": article,
         "notes": notes,

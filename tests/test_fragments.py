@@ -1,0 +1,190 @@
+"""Rendered HTML kept across requests (views/fragments.py): a page made from kept fragments is
+the page rendered afresh, byte for byte, whoever reads it and whatever changed since — a note
+edited in the same instant, time passing, an author's new name, a retraction, a re-imported
+record, a linked paper arriving, a mount prefix — and a page seen twice renders nothing anew."""
+
+import re
+
+import pytest
+
+import importer
+import markup
+import models
+from app import create_app
+from tests.conftest import AuthActions, csrf_token, soup
+from tests.test_retractions import retract_in_csv, write_variant
+
+PMID = 24997269  # the seed paper
+# What differs between two renders of one page by design: the CSRF token (signed with the
+# time) and the note form's one-time key.
+PER_RENDER = re.compile(r'(name="csrf-token" content=|"X-CSRFToken": |name="csrf_token" value=|'
+                        r'name="note_key" value=)"[^"]*"')  # fmt: skip
+
+
+def comparable(html):
+    return PER_RENDER.sub(r'\1"…"', html)
+
+
+@pytest.fixture
+def fresh(app):
+    """The same Pearl on the same database, keeping nothing rendered (Flask-Caching's
+    NullCache): what every page must equal."""
+    return create_app({**app.config, "CACHE_TYPE": "NullCache"})
+
+
+class Readers:
+    """One browser per app per reader, signed in the same way on both."""
+
+    def __init__(self, app, fresh):
+        self.app, self.fresh, self.clients = app, fresh, {}
+
+    def pair(self, email=None):
+        if email not in self.clients:
+            kept, afresh = self.app.test_client(), self.fresh.test_client()
+            if email is not None:
+                for which, client in ((self.app, kept), (self.fresh, afresh)):
+                    AuthActions(which, client).login(email)
+            self.clients[email] = (kept, afresh)
+        return self.clients[email]
+
+    def assert_same(self, path, email=None, **request):
+        """`path` as the reader `email` (None: signed out) sees it, from kept fragments and
+        afresh; returns the page."""
+        kept, afresh = self.pair(email)
+        page = kept.get(path, **request).get_data(as_text=True)
+        assert comparable(page) == comparable(afresh.get(path, **request).get_data(as_text=True))
+        return page
+
+
+@pytest.fixture
+def readers(app, fresh):
+    auth = AuthActions(app, app.test_client())
+    author = auth.create("author@example.org", "Dr Author")
+    auth.create("colleague@example.org", "Dr Colleague")
+    with app.app_context():
+        for n in range(12):  # two pages of notes
+            note = models.Note.create(article=PMID, author=author, source=f"Pearl {n}: *K⁺*.",
+                                      html="", visibility=("shared", "private")[n % 2])  # fmt: skip
+            note.html = markup.render(note.source, prefix=f"n{note.id}")
+            note.save()
+    return Readers(app, fresh)
+
+
+EVERYONE = [None, "author@example.org", "colleague@example.org"]
+
+
+@pytest.mark.clock("2026-11-26T10:00Z")
+@pytest.mark.parametrize("email", EVERYONE, ids=["signed-out", "author", "colleague"])
+def test_every_reader_sees_the_page_rendered_afresh(readers, email):
+    for _ in range(2):  # the second time from what the first kept
+        page = readers.assert_same(f"/articles/{PMID}", email)
+        readers.assert_same(f"/articles/{PMID}?page=2", email)
+        readers.assert_same(f"/articles/{PMID}/notes", email, headers={"HX-Request": "true"})
+    notes = soup_of(page).select("article.note")
+    assert len(notes) == (10 if email == "author@example.org" else 6)
+    edits = soup_of(page).select(".note-actions")
+    assert len(edits) == (10 if email == "author@example.org" else 0)
+
+
+def soup_of(html):
+    class Page:
+        def get_data(self, as_text):
+            return html
+
+    return soup(Page())
+
+
+@pytest.mark.clock("2026-11-26T10:00Z")
+def test_an_edit_in_the_same_instant_shows_at_once(app, readers):
+    kept, _ = readers.pair("author@example.org")
+    readers.assert_same(f"/articles/{PMID}", "author@example.org")
+    with app.app_context():
+        shared = models.Note.visibility == "shared"
+        note = models.Note.select().where(shared).order_by(models.Note.id.desc()).get()
+    token = csrf_token(kept, f"/notes/{note.id}/edit")
+    form = {"csrf_token": token, "body": "Edited *now*.", "visibility": note.visibility}
+    answer = kept.post(f"/notes/{note.id}", data=form, headers={"HX-Request": "true"})
+    assert answer.status_code == 200 and "Edited <em>now</em>." in answer.get_data(as_text=True)
+    with app.app_context():
+        edited = models.Note.get_by_id(note.id)
+        assert edited.updated_at == note.updated_at  # the clock stands still
+    for email in EVERYONE:
+        page = readers.assert_same(f"/articles/{PMID}", email)
+        assert "Edited <em>now</em>." in page
+
+
+@pytest.mark.clock("2026-11-26T10:00Z")
+def test_time_passing_changes_how_long_ago(clock, readers):
+    page = readers.assert_same(f"/articles/{PMID}", "colleague@example.org")
+    assert "just now" in page and "minutes ago" not in page
+    clock.shift(300)  # within the time a kept fragment lives
+    page = readers.assert_same(f"/articles/{PMID}", "colleague@example.org")
+    assert "5 minutes ago" in page and "just now" not in page
+
+
+@pytest.mark.clock("2026-11-26T10:00Z")
+def test_an_authors_new_name_shows_on_their_notes(app, readers):
+    readers.assert_same(f"/articles/{PMID}", "colleague@example.org")
+    with app.app_context():
+        models.User.update(display_name="Dr Renamed").where(
+            models.User.email == "author@example.org"
+        ).execute()
+    page = readers.assert_same(f"/articles/{PMID}", "colleague@example.org")
+    assert "Dr Renamed" in page and "Dr Author" not in page
+
+
+@pytest.mark.clock("2009-06-01T10:00Z")  # the notes are written before the 2010 retraction
+def test_a_retraction_shows_near_the_title_and_on_older_notes(app, readers, tmp_path):
+    readers.assert_same(f"/articles/{PMID}", "author@example.org")
+    result = app.test_cli_runner().invoke(
+        args=["import-retractions", str(retract_in_csv(tmp_path, PMID))]
+    )
+    assert result.exit_code == 0, result.output
+    page = readers.assert_same(f"/articles/{PMID}", "author@example.org")
+    assert "note-paper-retraction" in page and "paper-alert-retraction" in page
+
+
+def test_a_reimported_record_shows_what_it_says_now(app, readers, tmp_path):
+    before = readers.assert_same(f"/articles/{PMID}")
+    renumbered = ('<PMID Version="1">35649368</PMID>', f'<PMID Version="1">{PMID}</PMID>')
+    with app.app_context():
+        importer.import_file(write_variant(tmp_path, "metapub_35649368.xml", renumbered))
+    after = readers.assert_same(f"/articles/{PMID}")
+    title = soup_of(after).select_one("h1.paper-title").text
+    assert title != soup_of(before).select_one("h1.paper-title").text
+
+
+def test_a_linked_paper_arriving_is_linked_here(empty_app, tmp_path):
+    fresh = create_app({**empty_app.config, "CACHE_TYPE": "NullCache"})
+    readers = Readers(empty_app, fresh)
+    with empty_app.app_context():
+        importer.import_file(write_variant(tmp_path, "metapub_38147649.xml"))
+    before = readers.assert_same("/articles/38147649")
+    assert "in this Pearl" not in before
+    renumbered = ('<PMID Version="1">38833988</PMID>', '<PMID Version="1">39705317</PMID>')
+    with empty_app.app_context():
+        importer.import_file(write_variant(tmp_path, "metapub_38833988.xml", renumbered))
+    after = readers.assert_same("/articles/38147649")
+    assert 'href="/articles/39705317"' in after and "in this Pearl" in after
+
+
+def test_under_a_mount_prefix_every_link_has_it(readers):
+    readers.assert_same(f"/articles/{PMID}", "author@example.org")
+    page = readers.assert_same(f"/articles/{PMID}", "author@example.org",
+                               environ_overrides={"SCRIPT_NAME": "/pearl"})  # fmt: skip
+    hrefs = [a["href"] for a in soup_of(page).select("article.note a, .paper-details a")]
+    assert hrefs and all(href.startswith("/pearl/") for href in hrefs), hrefs
+
+
+def test_a_page_seen_again_renders_nothing_anew(app, readers):
+    from views.fragments import cache  # noqa: PLC0415 - the app's own cache
+
+    kept, _ = readers.pair("author@example.org")
+    kept.get(f"/articles/{PMID}")
+    with app.app_context():
+        held = set(cache.cache._cache)
+    kinds = {re.search(r"_template_fragment_cache_([a-z-]+)_", key)[1] for key in held}
+    assert {"paper-head", "paper-record", "paper-terms", "notes-list", "note"} <= kinds, kinds
+    kept.get(f"/articles/{PMID}")
+    with app.app_context():
+        assert set(cache.cache._cache) == held

@@ -1,0 +1,61 @@
+"""Rendered HTML kept across requests for the parts of a page that depend only on what they
+show, never on who is reading: a paper's record sections and each note. Templates mark them
+with Flask-Caching's `{% cache None, "name", fragment_key(…) %}…{% endcache %}` tag.
+
+The key names everything the fragment reads, so a kept fragment is never stale and nothing
+has to be forgotten by hand: a re-imported record has a new content hash, an edited note a
+new `updated_at`, "3 minutes ago" turning into "4 minutes ago" is a new key. Keys nobody asks
+for again age out (CACHE_DEFAULT_TIMEOUT), and the cache holds at most CACHE_THRESHOLD
+fragments. Each worker process keeps its own (Flask-Caching's SimpleCache, in memory): a
+shared cache (Redis) would cost a round trip per fragment, more than rendering most of them.
+A restart — a deploy with new templates — starts empty.
+
+Rendering was half of a paper page's time: this is what brings the page near the cost of
+serving anything at all (benchmarks/bench_serve.py)."""
+
+from flask import request
+from flask_caching import Cache
+from flask_login import current_user
+
+from views.render import time_ago
+
+cache = Cache()
+
+
+def init_app(app):
+    app.config.setdefault("CACHE_TYPE", "SimpleCache")
+    # A paper's sections are ~5–30 KB, a note ~1 KB: at most a few tens of MB a worker.
+    app.config.setdefault("CACHE_THRESHOLD", 1000)
+    app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 600)
+    cache.init_app(app)
+    app.add_template_global(fragment_key)
+    app.add_template_filter(note_key)
+    app.add_template_filter(notes_key)
+
+
+def fragment_key(*parts):
+    """One string for the `{% cache %}` tag (which joins its keys with "_", so two keys
+    could run together): the parts' repr, with the script root that starts every URL the
+    fragment holds (Pearl mounted under a prefix behind a proxy)."""
+    return repr((request.script_root, *parts))
+
+
+def note_key(note):
+    """What one note's HTML is made from: the note, whether the reader wrote it (their own
+    notes have Edit and Delete) and how long ago it was written, as the page says it."""
+    return _note_key(note, _reader_id())
+
+
+def notes_key(notes):
+    """What a page of notes (Note.page_on's raw rows) is made from, for the list kept whole:
+    the rows, who reads them (their own notes have Edit and Delete) and how long ago each
+    was written. Made from the rows as the database returned them: no note model needed."""
+    return notes.digest(), _reader_id(), [time_ago(moment) for moment in notes.column("created_at")]
+
+
+def _note_key(note, reader_id):
+    return note.fragment_key, note.author_id == reader_id, time_ago(note.created_at)
+
+
+def _reader_id():
+    return current_user.id if current_user.is_authenticated else None
