@@ -288,11 +288,12 @@ def floor_store(database, columns, batches):
     import sqlite3  # noqa: PLC0415
 
     from models import Notice, Term  # noqa: PLC0415
-    from models.engine import IMPORT_CHECKPOINT_PAGES  # noqa: PLC0415
+    from models.engine import IMPORT_CACHE_KIB, IMPORT_CHECKPOINT_PAGES  # noqa: PLC0415
 
     connection = sqlite3.connect(database, isolation_level=None)
     for pragma in ("journal_mode = wal", "foreign_keys = 1", "synchronous = NORMAL",
-                   f"wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}"):  # fmt: skip
+                   f"wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}",
+                   f"cache_size = -{IMPORT_CACHE_KIB}"):  # fmt: skip
         connection.execute(f"PRAGMA {pragma}")
     marks = lambda n: ", ".join("?" * n)  # noqa: E731
     add = ' ON CONFLICT ({}) DO UPDATE SET "count" = "{}"."count" + excluded."count"'
