@@ -21,8 +21,9 @@ IMPORT_CHECKPOINT_PAGES = 10_000
 # The import connection's page cache, in KiB (SQLite's default is 2,000 KiB). A batch of 500
 # dirties more pages than that (the facet table's and the index's above all), so SQLite kept
 # spilling them to the WAL in the middle of the transaction and writing some of them again
-# before the commit. 8 MB holds a batch: about 12 % less CPU storing (10.9 → 9.5 CPU s at 30k,
-# alternating runs; see benchmarks/README.md). A fixed size: memory stays flat.
+# before the commit. 8 MB holds a batch: about 4 % less CPU storing (9.80 → 9.43 CPU s at 30k,
+# means of six alternating runs on a loaded machine; see benchmarks/README.md). A fixed
+# size: memory stays flat.
 IMPORT_CACHE_KIB = 8_192
 
 
