@@ -47,13 +47,16 @@ def test_a_connection_relaxed_for_an_import_is_never_lent_to_a_request(app):
     with app.app_context():
         models.db.connect(reuse_if_open=True)
         models.relax_durability()
+        (cache,) = models.db.execute_sql("PRAGMA cache_size").fetchone()
+        assert cache == -models.engine.IMPORT_CACHE_KIB  # a batch's pages fit, for the import only
         models.db.execute_sql("PRAGMA cache_size = -12345")  # to know this connection again
         (level,) = models.db.execute_sql("PRAGMA synchronous").fetchone()
         assert level == 1  # NORMAL, for the import only
         models.db.close()
     served = client.get("/test/connection").json
     assert served["synchronous"] == 2
-    assert served["cache"] != -12345  # a new connection (ids of freed ones are reused)
+    # A new connection (ids of freed ones are reused), with the default page cache.
+    assert served["cache"] not in (-12345, -models.engine.IMPORT_CACHE_KIB)
 
 
 def test_a_copy_after_closing_every_connection_holds_every_write(app, tmp_path):
