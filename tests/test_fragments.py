@@ -15,6 +15,7 @@ from tests.conftest import AuthActions, csrf_token, soup
 from tests.test_retractions import retract_in_csv, write_variant
 
 PMID = 24997269  # the seed paper
+HX = {"HX-Request": "true"}
 # What differs between two renders of one page by design: the CSRF token (signed with the
 # time) and the note form's one-time key.
 PER_RENDER = re.compile(r'(name="csrf-token" content=|"X-CSRFToken": |name="csrf_token" value=|'
@@ -80,6 +81,9 @@ def test_every_reader_sees_the_page_rendered_afresh(readers, email):
         page = readers.assert_same(f"/articles/{PMID}", email)
         readers.assert_same(f"/articles/{PMID}?page=2", email)
         readers.assert_same(f"/articles/{PMID}/notes", email, headers={"HX-Request": "true"})
+        for style in ("apa", "vancouver", "no-such-style"):
+            readers.assert_same(f"/articles/{PMID}/cite?style={style}", email)
+            readers.assert_same(f"/articles/{PMID}/cite?style={style}", email, headers=HX)
     notes = soup_of(page).select("article.note")
     assert len(notes) == (10 if email == "author@example.org" else 6)
     edits = soup_of(page).select(".note-actions")
