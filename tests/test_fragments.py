@@ -4,6 +4,7 @@ edited in the same instant, time passing, an author's new name, a retraction, a 
 record, a linked paper arriving, a mount prefix — and a page seen twice renders nothing anew."""
 
 import re
+import time
 
 import pytest
 
@@ -192,3 +193,40 @@ def test_a_page_seen_again_renders_nothing_anew(app, readers):
     kept.get(f"/articles/{PMID}")
     with app.app_context():
         assert set(cache.cache._cache) == held
+
+
+@pytest.mark.clock("2026-11-26T10:00Z")
+def test_the_forms_around_the_kept_parts_follow_the_reader(readers):
+    author = "author@example.org"
+    kept, afresh = readers.pair(author)
+    before = readers.assert_same(f"/articles/{PMID}", author)
+    assert 'aria-pressed="false"' in before
+    for client in (kept, afresh):  # star the paper in both, through the real form
+        token = csrf_token(client, f"/articles/{PMID}")
+        client.post(f"/articles/{PMID}/star", data={"csrf_token": token, "starred": "1"})
+    after = readers.assert_same(f"/articles/{PMID}", author)
+    assert 'aria-pressed="true"' in after
+    readers.assert_same(f"/articles/{PMID}?help=1", author)
+    readers.assert_same(f"/articles/{PMID}?help=1", None)
+    refused = {"body": "x" * 301, "visibility": "shared"}
+    pages = []
+    for client in (kept, afresh):  # a refused note comes back with its text, never kept
+        token = csrf_token(client, f"/articles/{PMID}")
+        answer = client.post(f"/articles/{PMID}/notes", data={"csrf_token": token, **refused})
+        pages.append(comparable(answer.get_data(as_text=True)))
+    assert pages[0] == pages[1] and "x" * 301 in pages[0]
+
+
+def test_the_form_token_is_signed_once_unless_tokens_expire(app, reader):
+    client = app.test_client()
+    AuthActions(app, client).login()
+    first = csrf_token(client, f"/articles/{PMID}")
+    assert csrf_token(client, f"/articles/{PMID}") == first
+    expiring = create_app({**app.config, "WTF_CSRF_TIME_LIMIT": 3600})
+    other = expiring.test_client()
+    AuthActions(expiring, other).login()
+    tokens = set()
+    for _ in range(2):
+        tokens.add(csrf_token(other, f"/articles/{PMID}"))
+        time.sleep(1.1)  # itsdangerous signs with the time in seconds
+    assert len(tokens) == 2

@@ -13,9 +13,12 @@ A restart — a deploy with new templates — starts empty.
 Rendering was half of a paper page's time: this is what brings the page near the cost of
 serving anything at all (benchmarks/bench_serve.py)."""
 
-from flask import request
+import functools
+
+from flask import current_app, request, session
 from flask_caching import Cache
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from models import utcnow
 from views.render import time_ago
@@ -31,6 +34,9 @@ def init_app(app):
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 600)
     cache.init_app(app)
     app.add_template_global(fragment_key)
+    # Flask-WTF's context processor hands templates its own csrf_token: this one, run after
+    # it, takes its place.
+    app.context_processor(lambda: {"csrf_token": kept_csrf_token})
     app.add_template_filter(note_key)
     app.add_template_filter(notes_key)
 
@@ -63,3 +69,20 @@ def _note_key(note, reader_id):
 
 def _reader_id():
     return current_user.id if current_user.is_authenticated else None
+
+
+def kept_csrf_token():
+    """Templates' csrf_token(): the reader's token signed once, not on every request, so a
+    fragment holding it (a form) can be kept with the token in its key. Flask-WTF signs the
+    token in the session with the time; with no time limit (WTF_CSRF_TIME_LIMIT None, as
+    Pearl runs) any signature of it is as good as a new one. With a limit, signed each time."""
+    raw = session.get(current_app.config["WTF_CSRF_FIELD_NAME"])
+    if raw is None or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
+        return generate_csrf()
+    return _signed(current_app.secret_key, raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _signed(secret_key, raw):
+    # generate_csrf signs the token already in the session (`raw`): the same token, signed.
+    return generate_csrf()
