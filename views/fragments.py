@@ -17,6 +17,7 @@ import functools
 
 from flask import current_app, request, session
 from flask_caching import Cache
+from flask_caching.backends import SimpleCache
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -26,8 +27,28 @@ from views.render import time_ago
 cache = Cache()
 
 
+class _AsIs:
+    """cachelib's serializer interface, keeping values as they are."""
+
+    @staticmethod
+    def dumps(value):
+        return value
+
+    @staticmethod
+    def loads(value):
+        return value
+
+
+class KeptHTML(SimpleCache):
+    """Flask-Caching's in-memory cache, holding the rendered strings as they are: they never
+    change once made, and pickling each one in and out (cachelib's way, for values that might)
+    was half of a lookup's cost."""
+
+    serializer = _AsIs()
+
+
 def init_app(app):
-    app.config.setdefault("CACHE_TYPE", "SimpleCache")
+    app.config.setdefault("CACHE_TYPE", "views.fragments.KeptHTML")
     # Fragments of the demo papers: 2.3 KB on average, 48 KB the largest (a paper's sections
     # with a long list of comments): a few MB a worker, at most ~100 MB.
     app.config.setdefault("CACHE_THRESHOLD", 2000)
