@@ -103,9 +103,6 @@ class Fetched:
     def __iter__(self):
         return iter(self.models)
 
-    def __getitem__(self, index):
-        return self.models[index]
-
     @property
     def models(self):
         if self._models is None:

@@ -1,12 +1,13 @@
 """Rendered HTML kept across requests for the parts of a page that depend only on what they
-show, never on who is reading: a paper's record sections and each note. Templates mark them
-with Flask-Caching's `{% cache None, "name", fragment_key(…) %}…{% endcache %}` tag.
+show: a paper's record sections, its citation and each note, and the forms around them keyed
+on the reader (their form token is in the key). Templates mark them with Flask-Caching's
+`{% cache None, "name", fragment_key(…) %}…{% endcache %}` tag.
 
 The key names everything the fragment reads, so a kept fragment is never stale and nothing
 has to be forgotten by hand: a re-imported record has a new content hash, an edited note a
-new `updated_at`, "3 minutes ago" turning into "4 minutes ago" is a new key. Keys nobody asks
-for again age out (CACHE_DEFAULT_TIMEOUT), and the cache holds at most CACHE_THRESHOLD
-fragments. Each worker process keeps its own (Flask-Caching's SimpleCache, in memory): a
+new digest of its HTML, "3 minutes ago" turning into "4 minutes ago" is a new key. Keys
+nobody asks for again age out (CACHE_DEFAULT_TIMEOUT), and the cache holds at most
+CACHE_THRESHOLD fragments. Each worker process keeps its own (`KeptHTML`, in memory): a
 shared cache (Redis) would cost a round trip per fragment, more than rendering most of them.
 A restart — a deploy with new templates — starts empty.
 
