@@ -8,7 +8,7 @@ import json
 import re
 import weakref
 
-from peewee import SQL, DatabaseProxy, Model, TextField
+from peewee import SQL, DatabaseProxy, FieldAccessor, Model, TextField
 
 db = DatabaseProxy()
 
@@ -136,17 +136,41 @@ def _json_encode():
     return encode
 
 
+class JSONText(str):
+    """A JSON column's text as the database returned it, not yet decoded: what a prepared
+    query (models/prepared.py) leaves in a model, decoded when first read. A paper has a
+    dozen JSON columns, and its page, kept rendered (views/fragments.py), mostly reads none."""
+
+
+class _JSONAccessor(FieldAccessor):
+    """Reads a JSON column, decoding it the first time if it is still JSONText."""
+
+    def __get__(self, instance, instance_type=None):
+        if instance is None:
+            return self.field
+        value = instance.__data__.get(self.name)
+        if value.__class__ is JSONText:
+            value = instance.__data__[self.name] = json.loads(value)
+        return value
+
+
 class JSONField(TextField):
     """A list or dict stored as JSON text: portable across SQLite and PostgreSQL."""
 
+    accessor_class = _JSONAccessor
     encode = staticmethod(_json_encode())
 
     def db_value(self, value):
-        # Already text: an import encodes its rows itself (see Article.upsert_many).
+        # Already text: an import encodes its rows itself (see Article.upsert_many), and a
+        # model saved before it read a column holds it as JSONText, written back as it came.
         return value if value is None or isinstance(value, str) else self.encode(value)
 
     def python_value(self, value):
         return None if value is None else json.loads(value)
+
+    def lazy_value(self, value):
+        """python_value, left for the accessor to do on first read."""
+        return None if value is None else JSONText(value)
 
 
 # SQL defaults of JSON columns added to existing tables (see Article).

@@ -300,15 +300,18 @@ class Note(BaseModel):
     @classmethod
     def page_on(cls, article, user, page, per_page):
         """One page of the notes on `article` visible to `user`, newest first, each carrying
-        `total` (all visible notes) from a window function: one query for list and count.
-        The rows come raw (prepared.Fetched): the notes panel, kept rendered, often needs
-        no model of them."""
+        `total` (all visible notes) from a subquery: one query for list and count. The rows
+        come raw (prepared.Fetched): the notes panel, kept rendered, often needs no model
+        of them."""
 
         def build(article, limit, user=None, offset=None):
+            visible = cls.visible_to(user).where(cls.article == article)
+            # The count as a subquery the database runs once, not COUNT(*) OVER (): the
+            # window made SQLite keep every visible note, text and all, in a sorter before
+            # the page's own sort, half the query's time.
+            total = visible.select(fn.COUNT(cls.id))
             query = (
-                cls.visible_to(user)
-                .select_extend(fn.COUNT(cls.id).over().alias("total"), cls.changed_column())
-                .where(cls.article == article)
+                visible.select_extend(total.alias("total"), cls.changed_column())
                 .order_by(cls.created_at.desc(), cls.id.desc())
                 .limit(limit)
             )

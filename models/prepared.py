@@ -9,7 +9,7 @@ import hashlib
 import marshal
 import pickle
 
-from peewee import Value
+from peewee import ModelCursorWrapper, ModelObjectCursorWrapper, Value
 
 from .base import db
 
@@ -44,11 +44,21 @@ class _Prepared:
         if self.wrapper_state is None:
             before = set(vars(wrapper))
             wrapper.initialize()
+            if isinstance(wrapper, (ModelCursorWrapper, ModelObjectCursorWrapper)):
+                wrapper.converters = [_lazy(convert) for convert in wrapper.converters]
             self.wrapper_state = {k: v for k, v in vars(wrapper).items() if k not in before}
         else:
             vars(wrapper).update(self.wrapper_state)
         wrapper.initialized = True
         return wrapper
+
+
+def _lazy(convert):
+    """A field's converter, or its `lazy_value` where it has one (JSONField: the text is
+    decoded when the model's attribute is first read). Only for rows that become models:
+    their fields' accessors are what decode."""
+    lazy = getattr(getattr(convert, "__self__", None), "lazy_value", None)
+    return lazy or convert
 
 
 _BUILT = {}  # (engine class, key) -> _Prepared
@@ -111,7 +121,7 @@ class Fetched:
 
     def column(self, name):
         """Every row's value of the column `name` (the first so named), converted as its
-        field converts it."""
+        field converts it (a JSON column: its text, models.JSONText)."""
         index = self._wrapper.columns.index(name)
         convert = self._wrapper.converters[index]
         if convert is None:

@@ -203,8 +203,10 @@ def sign_out_everywhere():
 
 
 def signed_in_user():
-    """The current reader's User, or None when signed out (what model queries take)."""
-    return current_user if current_user.is_authenticated else None
+    """The current reader's User, or None when signed out (what model queries take): the
+    User itself, not Flask-Login's proxy, which looks it up again on every attribute read."""
+    user = current_user._get_current_object()
+    return user if user.is_authenticated else None
 
 
 def _welcome_message(link):

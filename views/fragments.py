@@ -57,8 +57,9 @@ def init_app(app):
     cache.init_app(app)
     app.add_template_global(fragment_key)
     # Flask-WTF's context processor hands templates its own csrf_token: this one, run after
-    # it, takes its place.
-    app.context_processor(lambda: {"csrf_token": kept_csrf_token})
+    # it, takes its place. A page asks for its token half a dozen times (each form, the
+    # keys of the fragments holding one): worked out once per render.
+    app.context_processor(lambda: {"csrf_token": _once(kept_csrf_token)})
     app.add_template_filter(note_key)
     app.add_template_filter(notes_key)
 
@@ -90,7 +91,8 @@ def _note_key(note, reader_id):
 
 
 def _reader_id():
-    return current_user.id if current_user.is_authenticated else None
+    reader = current_user._get_current_object()
+    return reader.id if reader.is_authenticated else None
 
 
 def kept_csrf_token():
@@ -102,6 +104,18 @@ def kept_csrf_token():
     if raw is None or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
     return _signed(current_app.secret_key, raw)
+
+
+def _once(make):
+    """A function giving `make()`, called the first time only."""
+    made = []
+
+    def once():
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return once
 
 
 @functools.lru_cache(maxsize=4096)
