@@ -2,7 +2,9 @@
 load from `wrk` on loopback. Requests/s and p50/p95 for the paper page with 20 notes, the
 notes fragment, search and a note save, each against a bare fixed-string endpoint of the same
 server in the same run; then 50 writers saving notes for a minute, counting what was lost or
-duplicated.
+duplicated. Each endpoint's seconds are split into rounds that take turns with the bare
+endpoint's, so the speed of the machine's virtual cores, which drifts from minute to minute,
+falls on both sides of a ratio alike.
 
     .venv/bin/python benchmarks/bench_serve.py                     # SQLite, ~2 minutes
     .venv/bin/python benchmarks/bench_serve.py --seconds 5 --writers-seconds 10   # quicker
@@ -21,6 +23,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +42,7 @@ from accounts import create_account  # noqa: E402
 DEMO = ROOT / "demo" / "medline16n0902.xml.gz"
 PAPER = 24997269  # the seed paper: the page with 20 notes
 WRITERS_PAPER = 17942999  # the writers' notes go here, so they can be counted alone
+SAVES_PAPER = 18621939  # the note-save endpoint's: the paper page keeps its 20 notes meanwhile
 EMAIL, PASSWORD = "bench@example.org", "bench password 1234"
 # One browser: signing in and every request after send the same User-Agent. Flask-Login
 # ties a session to its browser (address and User-Agent): from another it marks the session
@@ -183,9 +187,28 @@ def count_writers_notes(url):
     return len(sources), len(set(sources))
 
 
+def combine(slices):
+    """One endpoint's rounds as one row: requests/s over all of them, the median round's
+    p50 and p95, every status counted."""
+    requests = sum(row["requests"] for row in slices)
+    codes = {}
+    for row in slices:
+        for code, count in row["codes"].items():
+            codes[code] = codes.get(code, 0) + count
+    return {
+        "name": slices[0]["name"], "requests": requests, "codes": codes,
+        "rps": requests / sum(row["requests"] / row["rps"] for row in slices),
+        "p50": statistics.median(row["p50"] for row in slices),
+        "p95": statistics.median(row["p95"] for row in slices),
+        "rounds": [row["rps"] for row in slices],
+    }  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="seconds per endpoint")
+    turns = "rounds each endpoint's seconds are split into, taking turns with the bare endpoint"
+    parser.add_argument("--rounds", type=int, default=5, help=turns)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--writers", type=int, default=50)
     parser.add_argument("--writers-seconds", type=int, default=60)
@@ -210,17 +233,22 @@ def main():
         post = {**htmx, "X-CSRFToken": token,
                 "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
         search_paths = ["/search?" + urllib.parse.urlencode({"q": q}) for q in QUERIES]
-        common = (folder, base)
-        timing = (args.seconds, args.connections)
-        rows = [
-            run_wrk(*common, "bare", ["/bench/bare"], *timing, signed_in),
-            run_wrk(*common, "paper page, 20 notes", [f"/articles/{PAPER}"], *timing, signed_in),
-            run_wrk(*common, "notes fragment", [f"/articles/{PAPER}/notes"], *timing, htmx),
-            run_wrk(*common, "search", search_paths, *timing, signed_in),
-            run_wrk(*common, "note save", [f"/articles/{PAPER}/notes"], *timing, post, "POST",
-                    "visibility=private&body=Saved+by+wrk+%d-%d"),
+        endpoints = [
+            ("bare", ["/bench/bare"], signed_in),
+            ("paper page, 20 notes", [f"/articles/{PAPER}"], signed_in),
+            ("notes fragment", [f"/articles/{PAPER}/notes"], htmx),
+            ("search", search_paths, signed_in),
+            ("note save", [f"/articles/{SAVES_PAPER}/notes"], post, "POST",
+             "visibility=private&body=Saved+by+wrk+%d-%d"),
         ]  # fmt: skip
-        writers = run_wrk(*common, "50 writers", [f"/articles/{WRITERS_PAPER}/notes"],
+        slices = {name: [] for name, *_ in endpoints}
+        timing = (max(1, round(args.seconds / args.rounds)), args.connections)
+        for _ in range(args.rounds):
+            for name, paths, headers, *method in endpoints:
+                row = run_wrk(folder, base, name, paths, *timing, headers, *method)
+                slices[name].append(row)
+        rows = [combine(slices[name]) for name, *_ in endpoints]
+        writers = run_wrk(folder, base, "50 writers", [f"/articles/{WRITERS_PAPER}/notes"],
                           args.writers_seconds, args.writers, post, "POST",
                           "visibility=private&body=Writer+%d+note+%d")  # fmt: skip
     finally:
@@ -229,13 +257,17 @@ def main():
 
     engine = "PostgreSQL" if args.database_url else "SQLite"
     print(f"gunicorn, 2 gthread workers × 4 threads, {engine}; wrk {args.connections} "
-          f"connections, {args.seconds} s each, on loopback\n")  # fmt: skip
+          f"connections, {args.seconds} s each in {args.rounds} rounds, on loopback\n")  # fmt: skip
     bare = rows[0]["rps"]
-    print(f"{'endpoint':24} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'× bare':>7}  statuses")
+    print(f"{'endpoint':24} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'× bare':>7}  "
+          f"{'rounds × bare':>17}  statuses")  # fmt: skip
     for row in rows:
         statuses = " ".join(f"{code}:{count}" for code, count in sorted(row["codes"].items()))
+        pairs = zip(row["rounds"], rows[0]["rounds"], strict=True)
+        each = [mine / theirs for mine, theirs in pairs]
+        spread = f"{min(each):.2f}–{max(each):.2f}x"
         print(f"{row['name']:24} {row['rps']:8.0f} {row['p50']:8.1f} {row['p95']:8.1f} "
-              f"{row['rps'] / bare:6.2f}x  {statuses}")  # fmt: skip
+              f"{row['rps'] / bare:6.2f}x  {spread:>17}  {statuses}")  # fmt: skip
     stored, distinct = count_writers_notes(url)
     saved = writers["codes"].get(200, 0)
     print(f"\n{args.writers} writers for {args.writers_seconds} s: {saved} saves answered 200 "

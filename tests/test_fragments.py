@@ -189,7 +189,7 @@ def test_a_page_seen_again_renders_nothing_anew(app, readers):
     with app.app_context():
         held = set(cache.cache._cache)
     kinds = {re.search(r"_template_fragment_cache_([a-z-]+)_", key)[1] for key in held}
-    assert {"paper-head", "paper-record", "paper-terms", "notes-list", "note"} <= kinds, kinds
+    assert {"paper-record", "paper-terms", "notes-list", "note"} <= kinds, kinds
     kept.get(f"/articles/{PMID}")
     with app.app_context():
         assert set(cache.cache._cache) == held

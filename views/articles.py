@@ -7,7 +7,6 @@ import re
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 import citations
-import retractions
 import similar as similar_papers
 from models import Article, LibraryStats, Note, Star, utcnow
 from views import library
@@ -152,7 +151,6 @@ def paper_page(article, status=200, block="content", **notes_state):
         if reader is not None and not hasattr(article, "starred"):  # not read by for_page
             article.starred = Star.is_starred(reader, article)
         context.update(_citation_context(article, citations.DEFAULT_STYLE))
-        context["notice_state"] = retractions.state_of(article)
     return page("articles/show.html", block, status, **context)
 
 

@@ -13,6 +13,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 from werkzeug.urls import iri_to_uri
 
+import retractions
 from markup import record_html
 from models import html_to_text, utcnow
 
@@ -70,6 +71,8 @@ def init_app(app):
     app.add_template_filter(record_markup, "record_html")
     app.add_template_filter(time_ago)
     app.add_template_filter(exact_time)
+    # A paper's notices, worked out only where the page shows them: inside its kept record.
+    app.add_template_filter(retractions.state_of, "paper_state")
     app.jinja_env.globals["url_for"] = remembered_url_for
 
     app.after_request(_headers)
