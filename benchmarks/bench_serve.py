@@ -63,9 +63,14 @@ function setup(thread)
   table.insert(threads, thread)
   thread:set("id", #threads)
 end
+function init(args)
+  started = os.time()
+end
 function request()
   counter = counter + 1
   local path = paths[(counter %% #paths) + 1]
+  -- A path ending in "=" gets a value no request had before: a page nobody has seen.
+  if string.sub(path, -1) == "=" then path = path .. started .. "-" .. id .. "-" .. counter end
   local body = nil
   if method == "POST" then body = string.format(body_format, id, counter) end
   return wrk.format(method, path, headers, body)
@@ -236,6 +241,9 @@ def main():
         endpoints = [
             ("bare", ["/bench/bare"], signed_in),
             ("paper page, 20 notes", [f"/articles/{PAPER}"], signed_in),
+            # The reader opening a page they have not seen (a new address every time): what
+            # a first view costs, with only the paper's and the notes' fragments kept.
+            ("paper page, first view", [f"/articles/{PAPER}?view="], signed_in),
             ("notes fragment", [f"/articles/{PAPER}/notes"], htmx),
             ("search", search_paths, signed_in),
             ("note save", [f"/articles/{SAVES_PAPER}/notes"], post, "POST",

@@ -406,6 +406,11 @@ class NoteKey(BaseModel):
         table_name = "note_key"
         indexes = ((("author", "key"), True),)
 
+    @staticmethod
+    def fresh():
+        """A new form's key: random, one for each note form rendered."""
+        return secrets.token_urlsafe(16)
+
     @classmethod
     def note_for(cls, author, key):
         """The note `author` already saved from the form with `key`, or None."""

@@ -6,6 +6,7 @@ record, a linked paper arriving, a mount prefix — and a page seen twice render
 import re
 import time
 
+import flask
 import pytest
 
 import importer
@@ -182,17 +183,28 @@ def test_under_a_mount_prefix_every_link_has_it(readers):
 
 
 def test_a_page_seen_again_renders_nothing_anew(app, readers):
-    from views.fragments import cache  # noqa: PLC0415 - the app's own cache
+    from views import fragments  # noqa: PLC0415 - the app's own caches
+    from views.fragments import cache  # noqa: PLC0415
 
     kept, _ = readers.pair("author@example.org")
-    kept.get(f"/articles/{PMID}")
+    first = kept.get(f"/articles/{PMID}").get_data(as_text=True)
     with app.app_context():
         held = set(cache.cache._cache)
     kinds = {re.search(r"_template_fragment_cache_([a-z-]+)_", key)[1] for key in held}
     assert {"paper-record", "paper-terms", "notes-list", "note"} <= kinds, kinds
-    kept.get(f"/articles/{PMID}")
+    with app.app_context():
+        assert len(fragments.pages.cache._cache) == 1  # and the page, whole
+    rendered = []
+    with flask.template_rendered.connected_to(
+        lambda *_, template, **__: rendered.append(template), app
+    ):
+        again = kept.get(f"/articles/{PMID}").get_data(as_text=True)
+    assert rendered == [] and comparable(again) == comparable(first)
     with app.app_context():
         assert set(cache.cache._cache) == held
+    # Each response has a note form key of its own, kept page or not.
+    keys = [re.search(r'name="note_key" value="([^"]+)"', page)[1] for page in (first, again)]
+    assert keys[0] != keys[1] and all(len(key) >= 16 for key in keys)
 
 
 @pytest.mark.clock("2026-11-26T10:00Z")
@@ -230,3 +242,52 @@ def test_the_form_token_is_signed_once_unless_tokens_expire(app, reader):
         tokens.add(csrf_token(other, f"/articles/{PMID}"))
         time.sleep(1.1)  # itsdangerous signs with the time in seconds
     assert len(tokens) == 2
+
+
+@pytest.mark.clock("2026-11-26T10:00Z")
+def test_a_note_form_from_a_kept_page_saves_once(app, readers):
+    author = "author@example.org"
+    kept, _ = readers.pair(author)
+    kept.get(f"/articles/{PMID}")
+    page = kept.get(f"/articles/{PMID}").get_data(as_text=True)  # the kept page
+    key = re.search(r'name="note_key" value="([^"]+)"', page)[1]
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page)[1]
+    form = {"csrf_token": token, "note_key": key, "body": "Kept *once*.", "visibility": "shared"}
+    for _ in range(2):  # the same form posted again: a retry
+        assert kept.post(f"/articles/{PMID}/notes", data=form, headers=HX).status_code == 200
+    with app.app_context():
+        assert models.Note.select().where(models.Note.source == form["body"]).count() == 1
+    page = readers.assert_same(f"/articles/{PMID}", author)
+    assert "Kept <em>once</em>." in page
+
+
+@pytest.mark.clock("2026-11-26T10:00Z")
+def test_a_message_shown_once_is_never_kept(readers):
+    author = "author@example.org"
+    kept, afresh = readers.pair(author)
+    readers.assert_same(f"/articles/{PMID}", author)  # kept whole
+    for client in (kept, afresh):  # shortcuts off, through the form that works without JS
+        token = csrf_token(client, f"/articles/{PMID}")
+        form = {"csrf_token": token, "enabled": "0", "next": f"/articles/{PMID}"}
+        assert client.post("/shortcuts", data=form).status_code == 303
+    page = readers.assert_same(f"/articles/{PMID}", author)
+    assert "Single-key shortcuts are off." in page and 'data-shortcuts="off"' in page
+    page = readers.assert_same(f"/articles/{PMID}", author)
+    assert "Single-key shortcuts are off." not in page and 'data-shortcuts="off"' in page
+
+
+def test_a_page_it_cannot_key_is_rendered_as_usual(app):
+    from views import fragments  # noqa: PLC0415 - the app's own cache
+
+    def pages():  # whole pages kept: not fragments
+        return list(fragments.pages.cache._cache)
+
+    with app.test_request_context("/shortcuts"):
+        plain = fragments.kept_page("shortcuts/show.html", next="/", thing=object())
+        assert pages() == []
+        kept = fragments.kept_page("shortcuts/show.html", next="/", thing=("a", 1))
+        assert len(pages()) == 1 and comparable(plain) == comparable(kept)
+        assert fragments.kept_page("shortcuts/show.html", next="/", thing=("a", 1)) == kept
+        assert len(pages()) == 1
+        fragments.kept_page("shortcuts/show.html", next="/", thing=("a", 2))
+        assert len(pages()) == 2  # another value, another page

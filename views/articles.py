@@ -8,8 +8,8 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 import citations
 import similar as similar_papers
-from models import Article, LibraryStats, Note, Star, utcnow
-from views import library
+from models import Article, LibraryStats, Note, NoteKey, Star, utcnow
+from views import fragments, library
 from views.auth import signed_in_user
 from views.render import LARGEST_ID, page, page_number, wants_fragment
 
@@ -151,7 +151,12 @@ def paper_page(article, status=200, block="content", **notes_state):
         if reader is not None and not hasattr(article, "starred"):  # not read by for_page
             article.starred = Star.is_starred(reader, article)
         context.update(_citation_context(article, citations.DEFAULT_STYLE))
-    return page("articles/show.html", block, status, **context)
+    if notes_state or wants_fragment():
+        return page("articles/show.html", block, status, **context)
+    # The page as a reader opens it, kept whole for them (views/fragments.py); what a reader
+    # typed (`notes_state`) is never kept.
+    html = fragments.kept_page("articles/show.html", fresh={"note_key": NoteKey.fresh}, **context)
+    return html, status, {"Vary": "HX-Request"}
 
 
 def panel_context(article, **state):

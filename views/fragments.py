@@ -11,21 +11,33 @@ CACHE_THRESHOLD fragments. Each worker process keeps its own (`KeptHTML`, in mem
 shared cache (Redis) would cost a round trip per fragment, more than rendering most of them.
 A restart — a deploy with new templates — starts empty.
 
+The paper page as a reader opens it is kept whole too (`kept_page`), keyed on every value
+it is rendered from: what its context holds, the reader, the page's address and form token.
+Inside it the fragments above are what a first view, or another reader, is made from.
+
 Rendering was half of a paper page's time: this is what brings the page near the cost of
 serving anything at all (benchmarks/bench_serve.py)."""
 
+import datetime
 import functools
+import hashlib
+import secrets
+import types
 
-from flask import current_app, request, session
+from flask import current_app, render_template, request, session
 from flask_caching import Cache
 from flask_caching.backends import SimpleCache
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from peewee import Model
 
 from models import utcnow
 from views.render import time_ago
 
 cache = Cache()
+# Whole pages (kept_page) apart: a reader opening many papers once would otherwise push out
+# the fragments every reader shares.
+pages = Cache(with_jinja2_ext=False)
 
 
 class _AsIs:
@@ -55,6 +67,8 @@ def init_app(app):
     app.config.setdefault("CACHE_THRESHOLD", 2000)
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 600)
     cache.init_app(app)
+    # A paper page is 25 KB or so: 500 of them, about 13 MB a worker.
+    pages.init_app(app, config={**app.config, "CACHE_THRESHOLD": app.config.get("KEPT_PAGES", 500)})
     app.add_template_global(fragment_key)
     # Flask-WTF's context processor hands templates its own csrf_token: this one, run after
     # it, takes its place. A page asks for its token half a dozen times (each form, the
@@ -122,3 +136,82 @@ def _once(make):
 def _signed(secret_key, raw):
     # generate_csrf signs the token already in the session (`raw`): the same token, signed.
     return generate_csrf()
+
+
+# Template variables every page gets that name no state of their own, or whose state the key
+# holds otherwise (the reader, the form token, the address).
+_NOT_KEYED = {"g", "request", "session", "config", "htmx", "csrf_token", "current_user"}
+
+
+_PLAIN = (str, int, float, bytes, datetime.date, datetime.time, datetime.timedelta)
+
+
+class _Unkeyable(Exception):
+    """A value kept_page cannot say it has seen before: the page is rendered as usual."""
+
+
+def kept_page(template, fresh=(), **context):
+    """render_template(template, **context), kept whole for the reader while nothing it
+    shows changes. The key is every value of the context and of the context processors
+    (models by what they show, raw notes by their rows), who reads it and their form token,
+    and the page's address and script root: a value it cannot key (a new kind of object)
+    means the page is rendered as usual, never shown out of date. Not kept: pages showing
+    a flashed message (shown once), or signed with expiring form tokens. Each template
+    variable named in `fresh` (a name: a function making its value) is different in every
+    response, whatever was kept: the note form's one-time key."""
+    key = _page_key(template, context)
+    if key is None:
+        return render_template(template, **context)
+    slots = {name: f"{name}-{_SLOT}" for name in fresh}
+    html = pages.get(key)
+    if html is None:
+        html = render_template(template, **context, **slots)
+        pages.set(key, html)
+    for name, make in dict(fresh).items():
+        html = html.replace(slots[name], make())
+    return html
+
+
+# Where a `fresh` value goes in a kept page: random in each process, so no text a page shows
+# can be it.
+_SLOT = secrets.token_hex(16)
+
+
+def _page_key(template, context):
+    config = current_app.config
+    if session.get("_flashes") or config["WTF_CSRF_TIME_LIMIT"] is not None:
+        return None
+    shared = {}
+    current_app.update_template_context(shared)
+    reader = current_user._get_current_object()
+    try:
+        values = [(name, _keyed(value)) for name, value in sorted({**shared, **context}.items())
+                  if name not in _NOT_KEYED]  # fmt: skip
+        reader_key = _keyed(reader) if reader.is_authenticated else None
+    except _Unkeyable:
+        return None
+    parts = (template, request.script_root, request.full_path, reader_key, kept_csrf_token())
+    # A digest: the key stays small, and holds nothing of the reader's in the clear.
+    return hashlib.blake2b(repr((parts, values)).encode(), digest_size=16).hexdigest()
+
+
+def _keyed(value):
+    """`value` as a page's key holds it: plain data as it is, a helper function by its
+    name; a model by its `fragment_key`
+    (what its kept sections are made from) or else all its columns, with the values its
+    query added; a page of raw notes (prepared.Fetched) by notes_key."""
+    if value is None or isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, types.FunctionType) and not value.__closure__:
+        return value.__module__, value.__qualname__  # code, not state (a template helper)
+    if isinstance(value, (tuple, list)):
+        return tuple(_keyed(item) for item in value)
+    if isinstance(value, dict):
+        return tuple((name, _keyed(item)) for name, item in value.items())
+    if isinstance(value, Model):
+        shown = getattr(value, "fragment_key", None) or tuple(value.__data__.values())
+        added = sorted((k, v) for k, v in vars(value).items() if not k.startswith("_"))
+        return type(value).__name__, _keyed(shown), _keyed(added)
+    if hasattr(value, "digest") and hasattr(value, "column"):  # prepared.Fetched
+        return notes_key(value)
+    raise _Unkeyable(type(value).__name__)

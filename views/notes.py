@@ -2,7 +2,6 @@
 formatting help. Every route returns a fragment to htmx and a whole page (or a redirect)
 otherwise, so the panel also works with JavaScript off."""
 
-import secrets
 from urllib.parse import urlsplit
 
 import peewee
@@ -21,7 +20,7 @@ bp = Blueprint("notes", __name__)
 @bp.app_template_global()
 def new_note_key():
     """A fresh one-time key for a note form (see NoteKey): one per form rendered."""
-    return secrets.token_urlsafe(16)
+    return NoteKey.fresh()
 
 
 def _note_key():
