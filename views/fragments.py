@@ -11,9 +11,12 @@ CACHE_THRESHOLD fragments. Each worker process keeps its own (`KeptHTML`, in mem
 shared cache (Redis) would cost a round trip per fragment, more than rendering most of them.
 A restart — a deploy with new templates — starts empty.
 
-The paper page as a reader opens it is kept whole too (`kept_page`), keyed on every value
-it is rendered from: what its context holds, the reader, the page's address and form token.
-Inside it the fragments above are what a first view, or another reader, is made from.
+The paper page as a reader opens it is kept whole too (`kept_page`, in a store of its own,
+`pages`: at most KEPT_PAGES), keyed on every value it is rendered from: its context and the
+context processors', the reader's row, their form token, the page's address. The fragments
+above are what a first view, or another reader's, is made from. A template that starts
+reading the request, session or `g` beyond the address must add what it reads to
+`_page_key`: those are the only inputs the key does not find by itself.
 
 Rendering was half of a paper page's time: this is what brings the page near the cost of
 serving anything at all (benchmarks/bench_serve.py)."""
@@ -68,7 +71,8 @@ def init_app(app):
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 600)
     cache.init_app(app)
     # A paper page is 25 KB or so: 500 of them, about 13 MB a worker.
-    pages.init_app(app, config={**app.config, "CACHE_THRESHOLD": app.config.get("KEPT_PAGES", 500)})
+    app.config.setdefault("KEPT_PAGES", 500)
+    pages.init_app(app, config={**app.config, "CACHE_THRESHOLD": app.config["KEPT_PAGES"]})
     app.add_template_global(fragment_key)
     # Flask-WTF's context processor hands templates its own csrf_token: this one, run after
     # it, takes its place. A page asks for its token half a dozen times (each form, the
