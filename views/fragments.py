@@ -35,6 +35,7 @@ from flask_wtf.csrf import generate_csrf
 from peewee import Model
 
 from models import utcnow
+from models.prepared import Fetched
 from views.render import time_ago
 
 cache = Cache()
@@ -201,9 +202,8 @@ def _page_key(template, context):
 
 def _keyed(value):
     """`value` as a page's key holds it: plain data as it is, a helper function by its
-    name; a model by its `fragment_key`
-    (what its kept sections are made from) or else all its columns, with the values its
-    query added; a page of raw notes (prepared.Fetched) by notes_key."""
+    name, a model by its `fragment_key` (what its kept sections are made from) or else all
+    its columns, with the values its query added, and a page of raw notes by notes_key."""
     if value is None or isinstance(value, _PLAIN):
         return value
     if isinstance(value, types.FunctionType) and not value.__closure__:
@@ -216,6 +216,6 @@ def _keyed(value):
         shown = getattr(value, "fragment_key", None) or tuple(value.__data__.values())
         added = sorted((k, v) for k, v in vars(value).items() if not k.startswith("_"))
         return type(value).__name__, _keyed(shown), _keyed(added)
-    if hasattr(value, "digest") and hasattr(value, "column"):  # prepared.Fetched
+    if isinstance(value, Fetched):
         return notes_key(value)
     raise _Unkeyable(type(value).__name__)
